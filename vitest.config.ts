@@ -1,0 +1,29 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          SINK_ORIGIN: `http://127.0.0.1:${inject<number>("sinkPort")}`,
+          API_TOKENS: "test-token,second-token",
+          EVENTS_SECRET: "whsec_dGVzdC1ldmVudHMtc2VjcmV0LTAwMDAwMDAwMDAwMDA=",
+          WEBHOOK_ALLOWED_HOSTS: "127.0.0.1,localhost",
+          EMAIL_FROM: "workflows@example.com",
+          INTERNAL_EMAILS: "team@example.com",
+          CREDENTIAL_DEMO_ERP: "demo-token",
+          CREDENTIAL_HOOK_SECRET: "whsec_aG9vay1zaWduaW5nLXNlY3JldC0wMDAwMDAwMDA=",
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+    globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
+    testTimeout: 20_000,
+  },
+});

@@ -1,0 +1,127 @@
+import type { RunSummary } from "../actions/types";
+
+/** What the D1 index holds of a run: enough to list, filter and count; the rest is in its object. */
+export interface RunIndexRow {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: string;
+  test: boolean;
+  event_id: string | null;
+  entity: string | null;
+  entity_id: string | null;
+  started_at: number;
+  finished_at: number | null;
+  error: string | null;
+  summary: RunSummary;
+  steps: Record<string, string>;
+}
+
+/** Idempotent: the key (started_at, id) is fixed for a run, so writing it again updates in place. */
+export function upsertRunStatement(d1: D1Database, r: RunIndexRow): D1PreparedStatement {
+  return d1
+    .prepare(
+      `INSERT INTO runs (started_at, id, workflow_id, workflow_version, status, test, event_id, entity, entity_id, finished_at, error, summary, steps)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+       ON CONFLICT (started_at, id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
+         error = excluded.error, summary = excluded.summary, steps = excluded.steps`,
+    )
+    .bind(
+      r.started_at,
+      r.id,
+      r.workflow_id,
+      r.workflow_version,
+      r.status,
+      r.test ? 1 : 0,
+      r.event_id,
+      r.entity,
+      r.entity_id,
+      r.finished_at,
+      r.error,
+      JSON.stringify(r.summary),
+      JSON.stringify(r.steps),
+    );
+}
+
+interface DbRow {
+  started_at: number;
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: string;
+  test: number;
+  event_id: string | null;
+  entity: string | null;
+  entity_id: string | null;
+  finished_at: number | null;
+  error: string | null;
+  summary: string | null;
+  steps: string | null;
+}
+
+const fromDb = (r: DbRow): RunIndexRow => ({
+  ...r,
+  test: r.test === 1,
+  summary: r.summary ? JSON.parse(r.summary) : null,
+  steps: r.steps ? JSON.parse(r.steps) : {},
+});
+
+export interface RunFilter {
+  workflow_id?: string | undefined;
+  status?: string | undefined;
+  test?: boolean | undefined;
+  /** Exclusive (started_at, id) to continue after. */
+  before?: [number, string] | undefined;
+  limit: number;
+}
+
+export async function listRuns(d1: D1Database, f: RunFilter): Promise<RunIndexRow[]> {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (f.workflow_id !== undefined) {
+    where.push("workflow_id = ?");
+    args.push(f.workflow_id);
+  }
+  if (f.status !== undefined) {
+    where.push("status = ?");
+    args.push(f.status);
+  }
+  if (f.test !== undefined) {
+    where.push("test = ?");
+    args.push(f.test ? 1 : 0);
+  }
+  if (f.before) {
+    where.push("(started_at, id) < (?, ?)");
+    args.push(f.before[0], f.before[1]);
+  }
+  const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_at DESC, id DESC LIMIT ?`;
+  const { results } = await d1
+    .prepare(sql)
+    .bind(...args, f.limit)
+    .all<DbRow>();
+  return results.map(fromDb);
+}
+
+export interface WorkflowStats {
+  last_run: { id: string; status: string; started_at: string } | null;
+  runs_24h: number;
+}
+
+export async function workflowStats(d1: D1Database, ids: readonly string[], now: number): Promise<Map<string, WorkflowStats>> {
+  const out = new Map<string, WorkflowStats>();
+  if (ids.length === 0) return out;
+  const statements = ids.flatMap((id) => [
+    d1.prepare("SELECT id, status, started_at FROM runs WHERE workflow_id = ? ORDER BY started_at DESC LIMIT 1").bind(id),
+    d1.prepare("SELECT count(*) AS n FROM runs WHERE workflow_id = ? AND started_at >= ?").bind(id, now - 86_400_000),
+  ]);
+  const results = await d1.batch(statements);
+  ids.forEach((id, i) => {
+    const last = results[2 * i]!.results[0] as { id: string; status: string; started_at: number } | undefined;
+    const count = results[2 * i + 1]!.results[0] as { n: number };
+    out.set(id, {
+      last_run: last ? { id: last.id, status: last.status, started_at: new Date(last.started_at).toISOString() } : null,
+      runs_24h: count.n,
+    });
+  });
+  return out;
+}

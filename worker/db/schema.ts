@@ -1,0 +1,255 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/*
+ * The D1 schema, one file. Migrations in migrations/ are generated from it with drizzle-kit; the
+ * hot tables (runs, trigger_index, workflow_versions, entity_tags) are then declared WITHOUT
+ * ROWID by hand, which drizzle cannot express: every insert then writes one b-tree instead of two,
+ * and D1 bills rows written per b-tree.
+ */
+
+const json = (name: string) => text(name, { mode: "json" });
+
+// ---------------------------------------------------------------- workflows
+
+export const workflows = sqliteTable(
+  "workflows",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description"),
+    status: text("status", { enum: ["draft", "active", "paused", "archived"] }).notNull(),
+    /** The newest version; runs start on it while the workflow is active. */
+    version: integer("version").notNull(),
+    triggerEntity: text("trigger_entity").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("workflows_status").on(t.status, t.id)],
+);
+
+export const workflowVersions = sqliteTable(
+  "workflow_versions",
+  {
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+    definition: json("definition").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
+);
+
+/**
+ * Active triggers by entity and include tag ("*" when a trigger has no include tags), so the
+ * consumer reads only candidate workflows for an event, never all of them.
+ */
+export const triggerIndex = sqliteTable(
+  "trigger_index",
+  {
+    entity: text("entity").notNull(),
+    tag: text("tag").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.entity, t.tag, t.workflowId] }), index("trigger_index_workflow").on(t.workflowId)],
+);
+
+// ---------------------------------------------------------------- runs
+
+/**
+ * The index of runs that lists and filters read; the run itself (steps, inputs, outputs, logs)
+ * lives in its Durable Object. Keyed by start time so that lists page in time order without a
+ * second index; `steps` maps node id to step status.
+ */
+export const runs = sqliteTable(
+  "runs",
+  {
+    startedAt: integer("started_at").notNull(),
+    id: text("id").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    workflowVersion: integer("workflow_version").notNull(),
+    status: text("status").notNull(),
+    test: integer("test", { mode: "boolean" }).notNull(),
+    eventId: text("event_id"),
+    entity: text("entity"),
+    entityId: text("entity_id"),
+    finishedAt: integer("finished_at"),
+    error: text("error"),
+    summary: json("summary"),
+    steps: json("steps"),
+  },
+  (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index("runs_workflow").on(t.workflowId, t.startedAt)],
+);
+
+/** Messages the consumer gave up on, kept for inspection and replay. */
+export const deadEvents = sqliteTable("dead_events", {
+  id: text("id").primaryKey(),
+  eventId: text("event_id"),
+  body: json("body").notNull(),
+  attempts: integer("attempts").notNull(),
+  deadAt: text("dead_at").notNull(),
+  replayedAt: text("replayed_at"),
+});
+
+/** Small facts about this database, e.g. that the demo data set was loaded. */
+export const meta = sqliteTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+// ---------------------------------------------------------------- entities (SPEC §5)
+
+/**
+ * Columns every mirrored entity has. `data` is the whole snapshot as the platform sent it
+ * (further attributes included), `previous` the snapshot it replaced. (`occurred_at`,
+ * `event_id`) orders snapshots: an older one never overwrites a newer one.
+ */
+const entityColumns = {
+  id: text("id").primaryKey(),
+  tags: json("tags").notNull().default(sql`'[]'`),
+  data: json("data").notNull(),
+  previous: json("previous"),
+  occurredAt: text("occurred_at").notNull(),
+  eventId: text("event_id").notNull().default(""),
+  deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
+  updatedAt: text("updated_at").notNull(),
+};
+
+export const shops = sqliteTable("shops", {
+  ...entityColumns,
+  name: text("name").notNull(),
+  kind: text("kind").notNull(),
+  region: text("region"),
+});
+
+export const brands = sqliteTable("brands", { ...entityColumns, name: text("name").notNull() });
+
+export const products = sqliteTable(
+  "products",
+  {
+    ...entityColumns,
+    brandId: text("brand_id").notNull(),
+    name: text("name").notNull(),
+    category: text("category"),
+    supplierId: text("supplier_id"),
+    price: real("price").notNull(),
+    cost: real("cost").notNull(),
+  },
+  (t) => [index("products_brand").on(t.brandId)],
+);
+
+export const productVariants = sqliteTable(
+  "product_variants",
+  {
+    ...entityColumns,
+    productId: text("product_id").notNull(),
+    size: text("size").notNull(),
+    sku: text("sku"),
+    price: real("price"),
+    cost: real("cost"),
+  },
+  (t) => [index("product_variants_product").on(t.productId)],
+);
+
+export const inventoryItems = sqliteTable(
+  "inventory_items",
+  {
+    ...entityColumns,
+    variantId: text("variant_id").notNull(),
+    shopId: text("shop_id").notNull(),
+    onHand: integer("on_hand").notNull(),
+    onOrder: integer("on_order").notNull(),
+    target: integer("target").notNull(),
+  },
+  (t) => [index("inventory_items_variant").on(t.variantId, t.shopId), index("inventory_items_shop").on(t.shopId)],
+);
+
+export const recommendations = sqliteTable(
+  "recommendations",
+  {
+    ...entityColumns,
+    inventoryItemId: text("inventory_item_id").notNull(),
+    score: real("score").notNull(),
+    quantity: integer("quantity"),
+    discountPercent: real("discount_percent"),
+  },
+  (t) => [index("recommendations_item").on(t.inventoryItemId)],
+);
+
+export const customers = sqliteTable("customers", {
+  ...entityColumns,
+  email: text("email").notNull(),
+  name: text("name"),
+});
+
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    ...entityColumns,
+    customerId: text("customer_id").notNull(),
+    variantId: text("variant_id").notNull(),
+    status: text("status").notNull(),
+    channel: text("channel").notNull(),
+  },
+  (t) => [index("subscriptions_variant").on(t.variantId), index("subscriptions_customer").on(t.customerId)],
+);
+
+/** Tags of every entity, so that tag filters read only the entities that carry a tag. */
+export const entityTags = sqliteTable(
+  "entity_tags",
+  {
+    entity: text("entity").notNull(),
+    tag: text("tag").notNull(),
+    entityId: text("entity_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.entity, t.tag, t.entityId] })],
+);
+
+// ---------------------------------------------------------------- plans (SPEC §9)
+
+export const plans = sqliteTable(
+  "plans",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind").notNull(),
+    name: text("name").notNull(),
+    status: text("status", { enum: ["draft", "open", "closed"] }).notNull(),
+    deadline: text("deadline"),
+    shops: json("shops").notNull(),
+    createdByRun: text("created_by_run"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    // At most one open plan per kind and name: create_or_get_plan relies on it under concurrency.
+    uniqueIndex("plans_open_kind_name").on(t.kind, t.name).where(sql`status = 'open'`),
+    index("plans_kind_status").on(t.kind, t.status),
+  ],
+);
+
+/**
+ * One line per plan and `line_key` (the inventory item, or for a transfer the variant and both
+ * shops), so a re-run updates its lines instead of adding them twice.
+ */
+export const planItems = sqliteTable(
+  "plan_items",
+  {
+    planId: text("plan_id").notNull(),
+    lineKey: text("line_key").notNull(),
+    inventoryItemId: text("inventory_item_id"),
+    variantId: text("variant_id"),
+    shopId: text("shop_id"),
+    quantity: integer("quantity").notNull(),
+    fromShopId: text("from_shop_id"),
+    toShopId: text("to_shop_id"),
+    discountPercent: real("discount_percent"),
+    markdownDate: text("markdown_date"),
+    strategy: text("strategy"),
+    score: real("score"),
+    runId: text("run_id"),
+    nodeId: text("node_id"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.lineKey] })],
+);

@@ -1,0 +1,176 @@
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Definition } from "../definition/schema";
+import { indexTags } from "../engine/trigger-match";
+import type { WorkflowStatus } from "../engine/workflow-status";
+import { newId } from "../lib/ids";
+import { triggerIndex, workflows, workflowVersions } from "./schema";
+
+export type Db = ReturnType<typeof db>;
+export const db = (d1: D1Database) => drizzle(d1);
+
+export interface WorkflowRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  status: WorkflowStatus;
+  version: number;
+  trigger_entity: string;
+  created_at: string;
+  updated_at: string;
+  definition: Definition;
+}
+
+type Row = typeof workflows.$inferSelect;
+const record = (row: Row, definition: Definition): WorkflowRecord => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  status: row.status,
+  version: row.version,
+  trigger_entity: row.triggerEntity,
+  created_at: row.createdAt,
+  updated_at: row.updatedAt,
+  definition,
+});
+
+export async function getWorkflow(d: Db, id: string): Promise<WorkflowRecord | undefined> {
+  const rows = await d
+    .select({ w: workflows, definition: workflowVersions.definition })
+    .from(workflows)
+    .innerJoin(workflowVersions, and(eq(workflowVersions.workflowId, workflows.id), eq(workflowVersions.version, workflows.version)))
+    .where(eq(workflows.id, id))
+    .limit(1);
+  const row = rows[0];
+  return row ? record(row.w, row.definition as Definition) : undefined;
+}
+
+export async function listWorkflows(
+  d: Db,
+  opts: { status?: WorkflowStatus | undefined; limit: number; after?: string | undefined },
+): Promise<WorkflowRecord[]> {
+  const rows = await d
+    .select({ w: workflows, definition: workflowVersions.definition })
+    .from(workflows)
+    .innerJoin(workflowVersions, and(eq(workflowVersions.workflowId, workflows.id), eq(workflowVersions.version, workflows.version)))
+    .where(and(opts.status ? eq(workflows.status, opts.status) : undefined, opts.after ? lt(workflows.id, opts.after) : undefined))
+    .orderBy(desc(workflows.id))
+    .limit(opts.limit);
+  return rows.map((r) => record(r.w, r.definition as Definition));
+}
+
+/** Rows that make a workflow's trigger findable by the consumer; none unless active. */
+function indexStatements(d: Db, id: string, version: number, def: Definition, active: boolean): BatchItem<"sqlite">[] {
+  const out: BatchItem<"sqlite">[] = [d.delete(triggerIndex).where(eq(triggerIndex.workflowId, id))];
+  if (active) {
+    out.push(
+      d.insert(triggerIndex).values(indexTags(def.trigger).map((tag) => ({ entity: def.trigger.entity, tag, workflowId: id, version }))),
+    );
+  }
+  return out;
+}
+
+export async function createWorkflow(d: Db, def: Definition, now: Date): Promise<WorkflowRecord> {
+  const id = newId("wf", now.getTime());
+  const at = now.toISOString();
+  const row: Row = {
+    id,
+    name: def.name,
+    description: def.description ?? null,
+    status: "draft",
+    version: 1,
+    triggerEntity: def.trigger.entity,
+    createdAt: at,
+    updatedAt: at,
+  };
+  await d.batch([
+    d.insert(workflows).values(row),
+    d.insert(workflowVersions).values({ workflowId: id, version: 1, definition: def, createdAt: at }),
+  ]);
+  return record(row, def);
+}
+
+/** Saves a definition as the next version, atomically (D1 batches are transactions). */
+export async function saveVersion(d: Db, current: WorkflowRecord, def: Definition, now: Date): Promise<WorkflowRecord> {
+  const at = now.toISOString();
+  const version = current.version + 1;
+  const results = await d.batch([
+    d
+      .update(workflows)
+      .set({ version, name: def.name, description: def.description ?? null, triggerEntity: def.trigger.entity, updatedAt: at })
+      // Guards against two saves racing: only one moves the version from N to N+1.
+      .where(and(eq(workflows.id, current.id), eq(workflows.version, current.version)))
+      .returning({ id: workflows.id }),
+    d.insert(workflowVersions).values({ workflowId: current.id, version, definition: def, createdAt: at }).onConflictDoNothing(),
+    ...indexStatements(d, current.id, version, def, current.status === "active"),
+  ]);
+  if ((results[0] as unknown[]).length === 0) throw new ConcurrentSaveError();
+  return { ...current, version, name: def.name, description: def.description ?? null, trigger_entity: def.trigger.entity, updated_at: at, definition: def };
+}
+
+export class ConcurrentSaveError extends Error {}
+
+export async function setStatus(d: Db, current: WorkflowRecord, status: WorkflowStatus, now: Date): Promise<WorkflowRecord> {
+  const at = now.toISOString();
+  await d.batch([
+    d.update(workflows).set({ status, updatedAt: at }).where(eq(workflows.id, current.id)),
+    ...indexStatements(d, current.id, current.version, current.definition, status === "active"),
+  ]);
+  return { ...current, status, updated_at: at };
+}
+
+export async function listVersions(d: Db, id: string, opts: { limit: number; before?: number | undefined }) {
+  return d
+    .select()
+    .from(workflowVersions)
+    .where(and(eq(workflowVersions.workflowId, id), opts.before ? lt(workflowVersions.version, opts.before) : undefined))
+    .orderBy(desc(workflowVersions.version))
+    .limit(opts.limit);
+}
+
+export async function getVersion(d: Db, id: string, version: number): Promise<Definition | undefined> {
+  const rows = await d
+    .select({ definition: workflowVersions.definition })
+    .from(workflowVersions)
+    .where(and(eq(workflowVersions.workflowId, id), eq(workflowVersions.version, version)))
+    .limit(1);
+  return rows[0]?.definition as Definition | undefined;
+}
+
+/** Definitions are immutable per version, so an isolate may keep them as long as it lives. */
+const definitionCache = new Map<string, Definition>();
+const CACHE_LIMIT = 2000;
+
+export async function getDefinitions(
+  d: Db,
+  keys: readonly { workflowId: string; version: number }[],
+): Promise<Map<string, Definition>> {
+  const out = new Map<string, Definition>();
+  const missing: { workflowId: string; version: number }[] = [];
+  for (const k of keys) {
+    const key = `${k.workflowId}@${k.version}`;
+    const hit = definitionCache.get(key);
+    if (hit) out.set(key, hit);
+    else missing.push(k);
+  }
+  // D1 binds at most 100 parameters per statement: two per key.
+  for (let i = 0; i < missing.length; i += 45) {
+    const chunk = missing.slice(i, i + 45);
+    const pairs = sql.join(
+      chunk.map((k) => sql`(${k.workflowId}, ${k.version})`),
+      sql`, `,
+    );
+    const rows = await d
+      .select()
+      .from(workflowVersions)
+      .where(sql`(${workflowVersions.workflowId}, ${workflowVersions.version}) IN (VALUES ${pairs})`);
+    for (const r of rows) {
+      const key = `${r.workflowId}@${r.version}`;
+      if (definitionCache.size >= CACHE_LIMIT) definitionCache.delete(definitionCache.keys().next().value!);
+      definitionCache.set(key, r.definition as Definition);
+      out.set(key, r.definition as Definition);
+    }
+  }
+  return out;
+}

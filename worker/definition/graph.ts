@@ -1,0 +1,150 @@
+import type { Issue } from "../errors";
+import { checkPath, collectReferences, parsePath } from "./interpolate";
+import { successors, type Definition, type WorkflowNode } from "./schema";
+
+/**
+ * Graph rules of SPEC §7 on a definition that already passed the schema: unique ids, every
+ * reference names a node, no cycle, every node reachable from `start`, and every `{{path}}`
+ * can resolve (`steps.x` only for a node that runs before).
+ */
+export function graphIssues(def: Definition): Issue[] {
+  const issues: Issue[] = [];
+  const index = new Map<string, number>();
+  def.nodes.forEach((node, i) => {
+    const first = index.get(node.id);
+    if (first !== undefined) {
+      issues.push({ path: `nodes.${i}.id`, message: `Node id "${node.id}" is already used by nodes.${first}` });
+    } else {
+      index.set(node.id, i);
+    }
+  });
+
+  if (!index.has(def.start)) {
+    issues.push({ path: "start", message: `No node has the id "${def.start}"` });
+  }
+  def.nodes.forEach((node, i) => {
+    for (const s of successors(node)) {
+      if (s.id === node.id) issues.push({ path: `nodes.${i}.${s.key}`, message: "A node cannot lead to itself" });
+      else if (!index.has(s.id)) issues.push({ path: `nodes.${i}.${s.key}`, message: `No node has the id "${s.id}"` });
+    }
+  });
+  if (issues.length > 0) return issues;
+
+  const byId = new Map(def.nodes.map((n) => [n.id, n]));
+  const cycle = findCycle(def.start, byId);
+  if (cycle) {
+    const [from, key] = cycle.edge;
+    issues.push({
+      path: `nodes.${index.get(from)}.${key}`,
+      message: `This makes a loop: ${cycle.path.join(" → ")}; a workflow must not come back to a node`,
+    });
+    return issues;
+  }
+
+  const reachable = new Set<string>();
+  const stack = [def.start];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (reachable.has(id)) continue;
+    reachable.add(id);
+    for (const s of successors(byId.get(id)!)) stack.push(s.id);
+  }
+  def.nodes.forEach((node, i) => {
+    if (!reachable.has(node.id)) {
+      issues.push({ path: `nodes.${i}`, message: `Node "${node.id}" cannot be reached from the start node` });
+    }
+  });
+
+  // Cycles among unreachable nodes are reported as unreachable; ancestors only need the reachable part.
+  const ancestors = ancestorSets(def.start, byId);
+  def.nodes.forEach((node, i) => {
+    for (const ref of collectReferences(node.config, ["config"])) {
+      const at = `nodes.${i}.${ref.at.join(".")}`;
+      const problem = checkPath(ref.path);
+      if (problem) {
+        issues.push({ path: at, message: problem });
+        continue;
+      }
+      const parts = parsePath(ref.path)!;
+      if (parts[0] !== "steps") continue;
+      const step = parts[1]!;
+      if (!byId.has(step)) issues.push({ path: at, message: `"{{${ref.path}}}": no node has the id "${step}"` });
+      else if (step === node.id) issues.push({ path: at, message: `"{{${ref.path}}}": a node cannot use its own output` });
+      else if (reachable.has(node.id) && !ancestors.get(node.id)?.has(step)) {
+        issues.push({ path: at, message: `"{{${ref.path}}}": "${step}" does not run before "${node.id}"` });
+      }
+    }
+  });
+  for (const ref of collectReferences(def.trigger.conditions ?? {}, ["trigger", "conditions"])) {
+    const at = ref.at.join(".");
+    const problem = checkPath(ref.path);
+    if (problem) issues.push({ path: at, message: problem });
+    else if (ref.path.startsWith("steps") || ref.path.startsWith("run")) {
+      issues.push({ path: at, message: `"{{${ref.path}}}": a trigger condition can only use trigger, workflow, now and today` });
+    }
+  }
+  return issues;
+}
+
+function findCycle(
+  start: string,
+  byId: Map<string, WorkflowNode>,
+): { path: string[]; edge: [string, string] } | undefined {
+  const state = new Map<string, "open" | "done">();
+  const trail: string[] = [];
+  const visit = (id: string): { path: string[]; edge: [string, string] } | undefined => {
+    state.set(id, "open");
+    trail.push(id);
+    for (const s of successors(byId.get(id)!)) {
+      const seen = state.get(s.id);
+      if (seen === "open") {
+        return { path: [...trail.slice(trail.indexOf(s.id)), s.id], edge: [id, s.key] };
+      }
+      if (seen === undefined) {
+        const found = visit(s.id);
+        if (found) return found;
+      }
+    }
+    trail.pop();
+    state.set(id, "done");
+    return undefined;
+  };
+  // Every node is visited from start as well as on its own, so loops off the main path are found too.
+  return visit(start) ?? [...byId.keys()].reduce<ReturnType<typeof visit>>((found, id) => found ?? (state.has(id) ? undefined : visit(id)), undefined);
+}
+
+/** For every node reachable from start, the nodes that may have run before it. */
+function ancestorSets(start: string, byId: Map<string, WorkflowNode>): Map<string, Set<string>> {
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const visit = (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    for (const s of successors(byId.get(id)!)) visit(s.id);
+    order.push(id);
+  };
+  visit(start);
+  order.reverse(); // topological order
+  const result = new Map<string, Set<string>>(order.map((id) => [id, new Set<string>()]));
+  for (const id of order) {
+    const mine = result.get(id)!;
+    for (const s of successors(byId.get(id)!)) {
+      const theirs = result.get(s.id)!;
+      theirs.add(id);
+      for (const a of mine) theirs.add(a);
+    }
+  }
+  return result;
+}
+
+/** Credential names a definition references, with the path of each reference. */
+export function credentialReferences(def: Definition): { name: string; path: string }[] {
+  const out: { name: string; path: string }[] = [];
+  def.nodes.forEach((node, i) => {
+    const auth = (node.config as { auth?: { credential?: string } }).auth;
+    if (node.type === "call_webhook" && auth?.credential) {
+      out.push({ name: auth.credential, path: `nodes.${i}.config.auth.credential` });
+    }
+  });
+  return out;
+}

@@ -1,0 +1,147 @@
+/**
+ * `{{path}}` templates (SPEC §8). Pure: nothing is evaluated, paths are looked up in a scope.
+ * A string that is exactly one reference takes the referenced value with its type; any other
+ * string joins values as text. A missing path is an error unless the caller asks for `undefined`.
+ */
+
+export interface Scope {
+  trigger: {
+    id: string;
+    type: string;
+    entity: string;
+    entity_id: string;
+    occurred_at: string;
+    data: unknown;
+    previous: unknown;
+  };
+  steps: Record<string, { output: unknown }>;
+  workflow: { id: string; name: string; version: number };
+  run: { id: string };
+  now: string;
+  today: string;
+}
+
+const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const EXACT = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+export const ROOTS = ["trigger", "steps", "workflow", "run", "now", "today"] as const;
+
+export class InterpolationError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = "InterpolationError";
+  }
+}
+
+/** Splits `steps.plan.output.items[0].id` into segments; undefined when it is not a path. */
+export function parsePath(path: string): string[] | undefined {
+  const normalized = path.replace(/\[(\d+)\]/g, ".$1");
+  const parts = normalized.split(".");
+  if (parts.length === 0 || parts.some((p) => !SEGMENT.test(p))) return undefined;
+  return parts;
+}
+
+/** Why a path can never resolve, checked when a definition is saved; undefined when it may. */
+export function checkPath(path: string): string | undefined {
+  const parts = parsePath(path);
+  if (!parts) return `"{{${path}}}" is not a path: use names joined by dots, like trigger.data.on_hand`;
+  const [root, second, third] = parts;
+  if (!(ROOTS as readonly string[]).includes(root!)) {
+    return `"{{${path}}}" must start with one of ${ROOTS.join(", ")}`;
+  }
+  if (root === "steps" && (second === undefined || third !== "output")) {
+    return `"{{${path}}}" must look like steps.<node_id>.output...`;
+  }
+  if ((root === "now" || root === "today") && parts.length > 1) return `"{{${path}}}": ${root} has no fields`;
+  return undefined;
+}
+
+/** Every `{{path}}` in a JSON value, with the JSON path of the string holding it. */
+export function collectReferences(value: unknown, at: (string | number)[] = []): { path: string; at: (string | number)[] }[] {
+  if (typeof value === "string") {
+    return [...value.matchAll(TEMPLATE)].map((m) => ({ path: m[1]!, at }));
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => collectReferences(v, [...at, i]));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => collectReferences(v, [...at, k]));
+  }
+  return [];
+}
+
+const MISSING = Symbol("missing");
+
+function lookup(scope: Scope, parts: string[]): unknown {
+  let cur: unknown = scope;
+  for (const part of parts) {
+    if (cur === null || cur === undefined || typeof cur !== "object") return MISSING;
+    if (Array.isArray(cur)) {
+      const i = Number(part);
+      if (!Number.isInteger(i) || i < 0 || i >= cur.length) return MISSING;
+      cur = cur[i];
+    } else {
+      if (!Object.hasOwn(cur, part)) return MISSING;
+      cur = (cur as Record<string, unknown>)[part];
+    }
+  }
+  return cur;
+}
+
+function resolvePath(scope: Scope, path: string, missingOk: boolean): unknown {
+  const parts = parsePath(path);
+  if (!parts) throw new InterpolationError(`"{{${path}}}" is not a valid path`, path);
+  const value = lookup(scope, parts);
+  if (value !== MISSING) return value;
+  if (missingOk) return undefined;
+  if (parts[0] === "steps" && parts[1] && !Object.hasOwn(scope.steps, parts[1])) {
+    throw new InterpolationError(`"{{${path}}}": step "${parts[1]}" has not produced output in this run`, path);
+  }
+  throw new InterpolationError(`"{{${path}}}" is missing in this run`, path);
+}
+
+export function toText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
+export interface InterpolateOptions {
+  /** Applied to every interpolated value joined into text (e.g. HTML escaping); not to the template. */
+  escape?: (text: string) => string;
+  /** Resolve a missing path to undefined instead of failing (conditions' exists / not_exists). */
+  missingOk?: boolean;
+}
+
+export function interpolateString(template: string, scope: Scope, opts: InterpolateOptions = {}): unknown {
+  if (!template.includes("{{")) return template;
+  const exact = EXACT.exec(template);
+  if (exact && !opts.escape) return resolvePath(scope, exact[1]!, opts.missingOk ?? false);
+  return template.replace(TEMPLATE, (_, path: string) => {
+    const text = toText(resolvePath(scope, path, opts.missingOk ?? false));
+    return opts.escape ? opts.escape(text) : text;
+  });
+}
+
+/** Interpolates every string inside a JSON value (objects and arrays are walked, keys kept). */
+export function interpolate(value: unknown, scope: Scope, opts: InterpolateOptions = {}): unknown {
+  if (typeof value === "string") return interpolateString(value, scope, opts);
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, scope, opts));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, scope, opts);
+    return out;
+  }
+  return value;
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    .replaceAll("'", "&#39;");
+}

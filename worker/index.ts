@@ -1,0 +1,86 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { config } from "./config";
+import { AppError, respondError, toAppError } from "./errors";
+import type { AppEnv } from "./lib/api";
+import { log, logError } from "./log";
+import { renderDocs } from "./routes/docs";
+import { metaApp } from "./routes/meta";
+import { workflowsApp } from "./routes/workflows";
+
+export { RunObject } from "./run-object";
+export { InboxObject } from "./inbox-object";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const PUBLIC = new Set(["GET /api/health", "POST /api/events", "GET /api/openapi.json", "GET /api/docs"]);
+
+const limit = (maxSize: number, what: string) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new AppError("payload_too_large", `${what} may be at most ${maxSize >= MiB ? `${maxSize / MiB} MiB` : `${maxSize / KiB} KiB`}`);
+    },
+  });
+
+const app = new OpenAPIHono<AppEnv>();
+
+app.use("/api/*", async (c, next) => {
+  const started = performance.now();
+  await next();
+  log("request", { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
+});
+
+const encoder = new TextEncoder();
+function tokenMatches(given: string, tokens: readonly string[]): boolean {
+  const a = encoder.encode(given);
+  // Compare against every token in constant time so timing says nothing about which one was close.
+  return tokens.reduce((hit, t) => {
+    const b = encoder.encode(t);
+    return (a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b)) || hit;
+  }, false);
+}
+
+app.use("/api/*", async (c, next) => {
+  if (PUBLIC.has(`${c.req.method} ${c.req.path}`)) return next();
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new AppError("unauthorized", "Send Authorization: Bearer <token>");
+  if (!tokenMatches(match[1]!, config(c.env).API_TOKENS)) throw new AppError("unauthorized", "Unknown token");
+  return next();
+});
+
+const eventsLimit = limit(1 * MiB, "A request of events");
+const entitiesLimit = limit(32 * MiB, "A bulk upsert");
+const defaultLimit = limit(256 * KiB, "A definition or other request body");
+app.use("/api/*", (c, next) => {
+  const path = c.req.path;
+  if (path === "/api/events") return eventsLimit(c, next);
+  if (path.startsWith("/api/entities/")) return entitiesLimit(c, next);
+  return defaultLimit(c, next);
+});
+
+app.route("/api", metaApp);
+app.route("/api/workflows", workflowsApp);
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+const openApiConfig = {
+  openapi: "3.1.0",
+  info: { title: "Edge workflows", version: "1" },
+  security: [{ bearer: [] }],
+};
+app.get("/api/openapi.json", (c) => c.json(app.getOpenAPI31Document(openApiConfig)));
+app.get("/api/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig) as Parameters<typeof renderDocs>[0])));
+
+app.notFound((c) => respondError(c, new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
+app.onError((err, c) => {
+  const appError = toAppError(err);
+  if (appError.status >= 500) logError("request", err, { method: c.req.method, path: c.req.path });
+  return respondError(c, appError);
+});
+
+export { app, PUBLIC };
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,254 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { config } from "../config";
+import { credentialReferences } from "../definition/graph";
+import { DefinitionSchema, type Definition } from "../definition/schema";
+import { validateDefinition } from "../definition/validate";
+import { ConcurrentSaveError, createWorkflow, db, getVersion, getWorkflow, listVersions, listWorkflows, saveVersion, setStatus, type WorkflowRecord } from "../db/workflow-store";
+import { workflowStats } from "../db/run-index";
+import { allowedTransitions, canTransition, WORKFLOW_STATUSES } from "../engine/workflow-status";
+import { AppError, IssueSchema, validationError, type Issue } from "../errors";
+import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
+import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
+import { log } from "../log";
+
+const StatusSchema = z.enum(WORKFLOW_STATUSES);
+const WorkflowSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    status: StatusSchema,
+    version: z.int(),
+    trigger_entity: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    definition: DefinitionSchema,
+  })
+  .openapi("Workflow");
+
+const WorkflowListItemSchema = WorkflowSchema.omit({ definition: true })
+  .extend({
+    trigger: DefinitionSchema.shape.trigger,
+    node_count: z.int(),
+    stats: z.object({
+      last_run: z.object({ id: z.string(), status: z.string(), started_at: z.string() }).nullable(),
+      runs_24h: z.int(),
+    }),
+  })
+  .openapi("WorkflowListItem");
+
+const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
+const notFound = { 404: errorResponse("No workflow has this id") };
+
+export const workflowsApp = router();
+
+/** Issues that keep a valid definition from running: today, credentials that do not exist. */
+export function activationIssues(env: Env, def: Definition): Issue[] {
+  const known = config(env).credentials;
+  return credentialReferences(def)
+    .filter((ref) => !known.has(ref.name))
+    .map((ref) => ({ path: ref.path, message: `No credential named ${ref.name}: add the secret CREDENTIAL_${ref.name}` }));
+}
+
+function parseDefinition(body: unknown): Definition {
+  const result = validateDefinition(body);
+  if (!result.ok) throw validationError(result.issues, "The workflow definition is not valid");
+  return result.definition;
+}
+
+async function load(env: Env, id: string): Promise<WorkflowRecord> {
+  const wf = await getWorkflow(db(env.DB), id);
+  if (!wf) throw new AppError("not_found", `No workflow has the id ${id}`);
+  return wf;
+}
+
+workflowsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    summary: "Create a workflow (as a draft, version 1)",
+    request: jsonBody(z.unknown().openapi({ type: "object", description: "A workflow definition (see Workflow.definition)" })),
+    responses: { 201: jsonContent(WorkflowSchema, "The new workflow"), ...commonErrors, 413: errorResponse("Over 256 KiB") },
+  }),
+  async (c) => {
+    const def = parseDefinition(c.req.valid("json"));
+    const wf = await createWorkflow(db(c.env.DB), def, new Date());
+    log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "created" });
+    return c.json(wf, 201);
+  },
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    summary: "List workflows, newest first",
+    request: { query: PageQuerySchema.extend({ status: StatusSchema.optional() }) },
+    responses: { 200: jsonContent(pageSchema(WorkflowListItemSchema), "A page of workflows"), ...commonErrors },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const after = decodeCursor(q.cursor, z.string());
+    const rows = await listWorkflows(db(c.env.DB), { status: q.status, limit: q.limit + 1, after });
+    const page = rows.slice(0, q.limit);
+    const stats = await workflowStats(c.env.DB, page.map((w) => w.id), Date.now());
+    const items = page.map(({ definition, ...w }) => ({
+      ...w,
+      trigger: definition.trigger,
+      node_count: definition.nodes.length,
+      stats: stats.get(w.id) ?? { last_run: null, runs_24h: 0 },
+    }));
+    return c.json({ items, next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null }, 200);
+  },
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/validate",
+    summary: "Check a definition without saving it",
+    request: jsonBody(z.unknown().openapi({ type: "object" })),
+    responses: {
+      200: jsonContent(
+        z.object({ valid: z.boolean(), issues: z.array(IssueSchema), activation_issues: z.array(IssueSchema) }),
+        "`issues` block saving; `activation_issues` block activation",
+      ),
+      ...commonErrors,
+    },
+  }),
+  async (c) => {
+    const result = validateDefinition(c.req.valid("json"));
+    if (!result.ok) return c.json({ valid: false, issues: result.issues, activation_issues: [] }, 200);
+    return c.json({ valid: true, issues: [], activation_issues: activationIssues(c.env, result.definition) }, 200);
+  },
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}",
+    summary: "A workflow with its current definition",
+    request: { params: IdParam },
+    responses: { 200: jsonContent(WorkflowSchema, "The workflow"), ...commonErrors, ...notFound },
+  }),
+  async (c) => c.json(await load(c.env, c.req.valid("param").id), 200),
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "put",
+    path: "/{id}",
+    summary: "Save a new version of the definition",
+    description: "Runs already started keep the version they started with. An active workflow only accepts a definition it can run.",
+    request: { params: IdParam, ...jsonBody(z.unknown().openapi({ type: "object" })) },
+    responses: {
+      200: jsonContent(WorkflowSchema, "The workflow at its new version"),
+      ...commonErrors,
+      ...notFound,
+      409: errorResponse("The workflow is archived, or another save won the race"),
+      422: errorResponse("The workflow is active and this definition cannot run"),
+    },
+  }),
+  async (c) => {
+    const current = await load(c.env, c.req.valid("param").id);
+    const def = parseDefinition(c.req.valid("json"));
+    if (current.status === "archived") throw new AppError("conflict", "An archived workflow cannot be changed");
+    if (current.status === "active") {
+      const issues = activationIssues(c.env, def);
+      if (issues.length > 0) {
+        throw new AppError("unprocessable", "This workflow is active and the new definition cannot run", { issues });
+      }
+    }
+    try {
+      const wf = await saveVersion(db(c.env.DB), current, def, new Date());
+      log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "saved" });
+      return c.json(wf, 200);
+    } catch (err) {
+      if (err instanceof ConcurrentSaveError) throw new AppError("conflict", "Another save of this workflow happened at the same time; reload and try again");
+      throw err;
+    }
+  },
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}/versions",
+    summary: "Every saved version, newest first",
+    request: { params: IdParam, query: PageQuerySchema },
+    responses: {
+      200: jsonContent(
+        pageSchema(z.object({ version: z.int(), created_at: z.string(), definition: DefinitionSchema })),
+        "A page of versions",
+      ),
+      ...commonErrors,
+      ...notFound,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const q = c.req.valid("query");
+    await load(c.env, id);
+    const before = decodeCursor(q.cursor, z.int());
+    const rows = await listVersions(db(c.env.DB), id, { limit: q.limit + 1, before });
+    const page = rows.slice(0, q.limit).map((r) => ({ version: r.version, created_at: r.createdAt, definition: r.definition as Definition }));
+    return c.json({ items: page, next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.version) : null }, 200);
+  },
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}/versions/{version}",
+    summary: "One saved version",
+    request: { params: IdParam.extend({ version: z.coerce.number().int().min(1).openapi({ param: { name: "version", in: "path" } }) }) },
+    responses: {
+      200: jsonContent(z.object({ version: z.int(), definition: DefinitionSchema }), "The version"),
+      ...commonErrors,
+      ...notFound,
+    },
+  }),
+  async (c) => {
+    const { id, version } = c.req.valid("param");
+    const definition = await getVersion(db(c.env.DB), id, version);
+    if (!definition) throw new AppError("not_found", `Workflow ${id} has no version ${version}`);
+    return c.json({ version, definition }, 200);
+  },
+);
+
+workflowsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/status",
+    summary: "Activate, pause, return to draft or archive",
+    description:
+      "draft→active, active→paused, paused→active, active|paused→draft, any→archived; archived is final. Asking for the current status changes nothing.",
+    request: { params: IdParam, ...jsonBody(z.object({ status: StatusSchema })) },
+    responses: {
+      200: jsonContent(WorkflowSchema, "The workflow with its new status"),
+      ...commonErrors,
+      ...notFound,
+      409: errorResponse("The transition is not allowed from the current status"),
+      422: errorResponse("The workflow cannot be activated (e.g. a missing credential)"),
+    },
+  }),
+  async (c) => {
+    const current = await load(c.env, c.req.valid("param").id);
+    const { status } = c.req.valid("json");
+    if (!canTransition(current.status, status)) {
+      const allowed = allowedTransitions(current.status);
+      throw new AppError(
+        "conflict",
+        `A ${current.status} workflow cannot become ${status}` + (allowed.length ? `; it can become ${allowed.join(" or ")}` : "; archived is final"),
+      );
+    }
+    if (status === current.status) return c.json(current, 200);
+    if (status === "active") {
+      const issues = activationIssues(c.env, current.definition);
+      if (issues.length > 0) throw new AppError("unprocessable", "The workflow cannot be activated", { issues });
+    }
+    const wf = await setStatus(db(c.env.DB), current, status, new Date());
+    log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "status", from: current.status });
+    return c.json(wf, 200);
+  },
+);
