@@ -6,6 +6,8 @@ import type { AppEnv } from "./lib/api";
 import { log, logError } from "./log";
 import { renderDocs } from "./routes/docs";
 import { metaApp } from "./routes/meta";
+import { entitiesApp } from "./routes/entities";
+import { plansApp } from "./routes/plans";
 import { workflowsApp } from "./routes/workflows";
 
 export { RunObject } from "./run-object";
@@ -62,6 +64,8 @@ app.use("/api/*", (c, next) => {
 
 app.route("/api", metaApp);
 app.route("/api/workflows", workflowsApp);
+app.route("/api/entities", entitiesApp);
+app.route("/api/plans", plansApp);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {

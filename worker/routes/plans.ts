@@ -1,0 +1,3 @@
+import { router } from "../lib/api";
+
+export const plansApp = router();
