@@ -6,6 +6,12 @@ export default defineConfig({
     cloudflareTest(async ({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // Faster and shorter than production, so that redelivery and the dead-letter queue are
+        // testable in seconds: one retry, then the dead-letter queue.
+        queueConsumers: {
+          "workflow-events": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 1, deadLetterQueue: "workflow-events-dead" },
+          "workflow-events-dead": { maxBatchSize: 50, maxBatchTimeout: 0.05 },
+        },
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           SINK_ORIGIN: `http://127.0.0.1:${inject<number>("sinkPort")}`,
@@ -15,6 +21,7 @@ export default defineConfig({
           EMAIL_FROM: "workflows@example.com",
           INTERNAL_EMAILS: "team@example.com",
           CREDENTIAL_DEMO_ERP: "demo-token",
+          CREDENTIAL_BASIC_ERP: "erp-user:erp-password",
           CREDENTIAL_HOOK_SECRET: "whsec_aG9vay1zaWduaW5nLXNlY3JldC0wMDAwMDAwMDA=",
         },
       },

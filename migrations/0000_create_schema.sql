@@ -9,7 +9,7 @@ CREATE TABLE `brands` (
 	`deleted` integer DEFAULT false NOT NULL,
 	`updated_at` text NOT NULL,
 	`name` text NOT NULL
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `customers` (
 	`id` text PRIMARY KEY NOT NULL,
@@ -22,7 +22,7 @@ CREATE TABLE `customers` (
 	`updated_at` text NOT NULL,
 	`email` text NOT NULL,
 	`name` text
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `dead_events` (
 	`id` text PRIMARY KEY NOT NULL,
@@ -54,10 +54,9 @@ CREATE TABLE `inventory_items` (
 	`on_hand` integer NOT NULL,
 	`on_order` integer NOT NULL,
 	`target` integer NOT NULL
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `inventory_items_variant` ON `inventory_items` (`variant_id`,`shop_id`);--> statement-breakpoint
-CREATE INDEX `inventory_items_shop` ON `inventory_items` (`shop_id`);--> statement-breakpoint
 CREATE TABLE `meta` (
 	`key` text PRIMARY KEY NOT NULL,
 	`value` text NOT NULL
@@ -90,7 +89,11 @@ CREATE TABLE `plans` (
 	`status` text NOT NULL,
 	`deadline` text,
 	`shops` text NOT NULL,
+	`item_count` integer DEFAULT 0 NOT NULL,
+	`total_quantity` integer DEFAULT 0 NOT NULL,
+	`write_token` text DEFAULT '' NOT NULL,
 	`created_by_run` text,
+	`created_by_step` text,
 	`created_at` text NOT NULL,
 	`updated_at` text NOT NULL
 );
@@ -111,7 +114,7 @@ CREATE TABLE `product_variants` (
 	`sku` text,
 	`price` real,
 	`cost` real
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `product_variants_product` ON `product_variants` (`product_id`);--> statement-breakpoint
 CREATE TABLE `products` (
@@ -129,7 +132,7 @@ CREATE TABLE `products` (
 	`supplier_id` text,
 	`price` real NOT NULL,
 	`cost` real NOT NULL
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `products_brand` ON `products` (`brand_id`);--> statement-breakpoint
 CREATE TABLE `recommendations` (
@@ -145,9 +148,9 @@ CREATE TABLE `recommendations` (
 	`score` real NOT NULL,
 	`quantity` integer,
 	`discount_percent` real
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
-CREATE INDEX `recommendations_item` ON `recommendations` (`inventory_item_id`);--> statement-breakpoint
+CREATE INDEX `recommendations_item` ON `recommendations` (`inventory_item_id`,`score`);--> statement-breakpoint
 CREATE TABLE `runs` (
 	`started_at` integer NOT NULL,
 	`id` text NOT NULL,
@@ -178,7 +181,7 @@ CREATE TABLE `shops` (
 	`name` text NOT NULL,
 	`kind` text NOT NULL,
 	`region` text
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE TABLE `subscriptions` (
 	`id` text PRIMARY KEY NOT NULL,
@@ -193,7 +196,7 @@ CREATE TABLE `subscriptions` (
 	`variant_id` text NOT NULL,
 	`status` text NOT NULL,
 	`channel` text NOT NULL
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `subscriptions_variant` ON `subscriptions` (`variant_id`);--> statement-breakpoint
 CREATE INDEX `subscriptions_customer` ON `subscriptions` (`customer_id`);--> statement-breakpoint

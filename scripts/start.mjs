@@ -45,7 +45,8 @@ for (let i = 0; i < 600; i++) {
   } catch {}
   await sleep(100);
 }
-if (existsSync("scripts/demo/seed.mjs")) {
+// SKIP_DEMO=1 (the benchmark and the drill) starts on an empty database.
+if (existsSync("scripts/demo/seed.mjs") && !process.env.SKIP_DEMO) {
   const { seedIfEmpty } = await import("./demo/seed.mjs");
   try {
     await seedIfEmpty(base, "dev-token");

@@ -7,8 +7,12 @@ import { log, logError } from "./log";
 import { renderDocs } from "./routes/docs";
 import { metaApp } from "./routes/meta";
 import { entitiesApp } from "./routes/entities";
+import { eventsApp } from "./routes/events";
 import { plansApp } from "./routes/plans";
+import { runsApp } from "./routes/runs";
 import { workflowsApp } from "./routes/workflows";
+import { consumeEvents } from "./queue/consumer";
+import { consumeDeadLetters, DEAD_EVENTS_QUEUE } from "./queue/dead-letters";
 
 export { RunObject } from "./run-object";
 export { InboxObject } from "./inbox-object";
@@ -66,6 +70,8 @@ app.route("/api", metaApp);
 app.route("/api/workflows", workflowsApp);
 app.route("/api/entities", entitiesApp);
 app.route("/api/plans", plansApp);
+app.route("/api/events", eventsApp);
+app.route("/api/runs", runsApp);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {
@@ -87,4 +93,8 @@ export { app, PUBLIC };
 
 export default {
   fetch: app.fetch,
+  async queue(batch, env, _ctx) {
+    if (batch.queue === DEAD_EVENTS_QUEUE) return consumeDeadLetters(batch, env);
+    return consumeEvents(batch, env);
+  },
 } satisfies ExportedHandler<Env>;

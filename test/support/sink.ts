@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
  * A real HTTP server on 127.0.0.1 that webhooks call in tests, the benchmark and the drill.
  * Requests under /<bucket>/... are recorded; `POST /_sink/<bucket>/program` queues the responses
  * the next requests get (status, headers, body, delay_ms); `GET /_sink/<bucket>/requests` reads
- * what was recorded. Buckets keep parallel tests apart.
+ * what was recorded. Buckets keep parallel tests apart. `?fail_rate=<0..1>` answers that share of
+ * unprogrammed requests with 503. `keep: false` in startSink records only a count per bucket.
  */
 export interface Programmed {
   status?: number;
@@ -30,7 +31,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export function startSink(port = 0): Promise<{ server: Server; port: number; requests: Map<string, Recorded[]> }> {
+export function startSink(
+  port = 0,
+  opts: { keep?: boolean } = {},
+): Promise<{ server: Server; port: number; requests: Map<string, Recorded[]>; counts: Map<string, number> }> {
+  const keep = opts.keep ?? true;
+  const counts = new Map<string, number>();
   const requests = new Map<string, Recorded[]>();
   const programs = new Map<string, Programmed[]>();
   const server = createServer(async (req, res) => {
@@ -54,10 +60,15 @@ export function startSink(port = 0): Promise<{ server: Server; port: number; req
     const bucket = parts[0] ?? "default";
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : (v ?? "");
-    const list = requests.get(bucket) ?? [];
-    list.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body, at: Date.now() });
-    requests.set(bucket, list);
-    const next = programs.get(bucket)?.shift() ?? {};
+    counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+    if (keep) {
+      const list = requests.get(bucket) ?? [];
+      list.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body, at: Date.now() });
+      requests.set(bucket, list);
+    }
+    // `?fail_rate=0.3` makes a flaky endpoint: that share of requests gets a 503 (the drill).
+    const failRate = Number(url.searchParams.get("fail_rate") ?? 0);
+    const next = programs.get(bucket)?.shift() ?? (failRate > 0 && Math.random() < failRate ? { status: 503 } : {});
     if (next.delay_ms) await new Promise((r) => setTimeout(r, next.delay_ms));
     if (next.hang_up) {
       req.socket.destroy();
@@ -70,7 +81,7 @@ export function startSink(port = 0): Promise<{ server: Server; port: number; req
   return new Promise((resolve) => {
     server.listen(port, "127.0.0.1", () => {
       const address = server.address();
-      resolve({ server, port: typeof address === "object" && address ? address.port : port, requests });
+      resolve({ server, port: typeof address === "object" && address ? address.port : port, requests, counts });
     });
   });
 }

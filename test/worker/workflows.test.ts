@@ -272,8 +272,9 @@ describe("validate and credentials", () => {
   it("lists credential names, never values", async () => {
     const res = await api("/api/credentials");
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ items: [{ name: "DEMO_ERP" }, { name: "HOOK_SECRET" }], next_cursor: null });
+    expect(JSON.parse(text)).toEqual({ items: [{ name: "BASIC_ERP" }, { name: "DEMO_ERP" }, { name: "HOOK_SECRET" }], next_cursor: null });
     expect(text).not.toContain("demo-token");
+    expect(text).not.toContain("erp-password");
   });
 });
 

@@ -1,9 +1,13 @@
 import { z } from "zod";
 import { DateSpecSchema, TagFilterSchema } from "../definition/common";
-import { ShopScopeSchema } from "./plan-common";
+import { resolveDateSpec } from "../definition/date-spec";
+import { interpolateString, toText } from "../definition/interpolate";
+import { addItems } from "../planning/add-items";
+import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
 import { defineAction } from "./types";
 
 const Id = z.string().min(1).max(200);
+const isTemplate = (s: string) => s.includes("{{");
 
 export const ItemFilterSchema = z.strictObject({
   entity: z.enum(["brand", "product", "product_variant", "inventory_item"]),
@@ -24,7 +28,12 @@ export const QuantityStrategySchema = z.discriminatedUnion("strategy", [
 ]);
 
 export const MatchingStrategySchema = z.discriminatedUnion("strategy", [
-  z.strictObject({ strategy: z.literal("fixed"), from_shop: Id, to_shop: Id }),
+  z
+    .strictObject({ strategy: z.literal("fixed"), from_shop: Id, to_shop: Id })
+    .refine((m) => isTemplate(m.from_shop) || m.from_shop !== m.to_shop, {
+      message: "from_shop and to_shop must be different shops",
+      path: ["to_shop"],
+    }),
   z.strictObject({ strategy: z.literal("score") }),
 ]);
 
@@ -57,15 +66,65 @@ export const AddItemsToPlanConfigSchema = z.strictObject({
 });
 export type AddItemsToPlanConfig = z.infer<typeof AddItemsToPlanConfigSchema>;
 
+/** The step's input as recorded: templates interpolated, the markdown date a UTC date. */
+export const AddItemsToPlanInputSchema = AddItemsToPlanConfigSchema.extend({
+  markdown_date: z.iso.date().nullable().optional(),
+});
+export type AddItemsToPlanInput = z.infer<typeof AddItemsToPlanInputSchema>;
+
+export const AddItemsToPlanOutputSchema = z.object({
+  plan_id: z.string(),
+  /** Lines new to the plan. */
+  added: z.int(),
+  /** Lines the plan already held, now set to this run's values (`unchanged` of them already had them). */
+  updated: z.int(),
+  unchanged: z.int(),
+  /** Score-matched transfers of the matched variants that the new matching no longer makes. */
+  removed: z.int(),
+  /** Selected items that produced no line (quantity 0, no recommendation, margin floor, no match). */
+  skipped: z.int(),
+  skipped_margin_floor: z.int(),
+  /** Sum of the quantities of the lines this step produced. */
+  total_quantity: z.int(),
+  /** Items the selection held. */
+  candidates: z.int(),
+  /** Invocations the step took (more than one when it continued from a checkpoint). */
+  invocations: z.int(),
+});
+export type AddItemsToPlanOutput = z.infer<typeof AddItemsToPlanOutputSchema>;
+
 export const addItemsToPlan = defineAction({
   type: "add_items_to_plan",
   label: "Add items to plan",
   configSchema: AddItemsToPlanConfigSchema,
-  async execute() {
-    return { ok: false, error: "add_items_to_plan is not built yet", retryable: false };
+  resolve(config, scope, now): AddItemsToPlanInput {
+    const text = (s: string) => toText(interpolateString(s, scope));
+    const shopIds = interpolateIds(config.shops.ids, scope);
+    const shop = config.shops.mode === "from_trigger" ? triggerShop(scope.trigger) : undefined;
+    return parseInput(AddItemsToPlanInputSchema, {
+      ...config,
+      plan: text(config.plan),
+      filter: {
+        ...config.filter,
+        ids: interpolateIds(config.filter.ids, scope),
+        tags: { ...config.filter.tags, include: interpolateIds(config.filter.tags.include, scope), exclude: interpolateIds(config.filter.tags.exclude, scope) },
+      },
+      // The trigger's shop is written out so the recorded input shows it.
+      shops: { mode: config.shops.mode, ids: shop ? [shop] : shopIds },
+      matching: config.matching?.strategy === "fixed" ? { ...config.matching, from_shop: text(config.matching.from_shop), to_shop: text(config.matching.to_shop) } : config.matching,
+      markdown_date: config.markdown_date ? resolveDateSpec(config.markdown_date, scope, now) : undefined,
+    });
+  },
+  async execute(raw, ctx, deps) {
+    const parsed = AddItemsToPlanInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { ok: false, error: `Invalid input at ${issue?.path.join(".")}: ${issue?.message}`, retryable: false };
+    }
+    return addItems(parsed.data, ctx, { db: deps.db });
   },
   summarize: (output) => {
-    const o = output as { added?: number; skipped?: number };
-    return { items_added: o.added ?? 0, items_skipped: o.skipped ?? 0 };
+    const o = AddItemsToPlanOutputSchema.safeParse(output);
+    return o.success ? { items_added: o.data.added, items_skipped: o.data.skipped } : {};
   },
 });

@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { DateSpecSchema } from "../definition/common";
-import { PlanKindSchema, ShopScopeSchema } from "./plan-common";
+import { resolveDateSpec } from "../definition/date-spec";
+import { interpolateString, toText } from "../definition/interpolate";
+import { createOrGetPlan as createOrGet, PLAN_STATUSES, StoredShopsSchema } from "../planning/plan-store";
+import { sortUtf8 } from "../planning/sql";
+import { interpolateIds, parseInput, PlanKindSchema, ShopScopeSchema, triggerShop } from "./plan-common";
 import { defineAction } from "./types";
 
 export const CreateOrGetPlanConfigSchema = z.strictObject({
@@ -11,12 +15,84 @@ export const CreateOrGetPlanConfigSchema = z.strictObject({
 });
 export type CreateOrGetPlanConfig = z.infer<typeof CreateOrGetPlanConfigSchema>;
 
+/**
+ * The step's input as recorded: name interpolated, deadline a UTC date, and the trigger's shop
+ * written out (`from_trigger` stays only when the trigger has no shop, which execute reports).
+ */
+export const CreateOrGetPlanInputSchema = z.strictObject({
+  kind: PlanKindSchema,
+  name: z.string().trim().min(1, "The plan name is empty after interpolation").max(200, "The plan name is over 200 characters after interpolation"),
+  shops: z.strictObject({ mode: z.enum(["all", "specific", "from_trigger"]), ids: z.array(z.string().min(1)) }),
+  deadline: z.iso.date().nullable(),
+});
+export type CreateOrGetPlanInput = z.infer<typeof CreateOrGetPlanInputSchema>;
+
+export const CreateOrGetPlanOutputSchema = z.object({
+  plan_id: z.string(),
+  created: z.boolean(),
+  kind: PlanKindSchema,
+  name: z.string(),
+  deadline: z.string().nullable(),
+  status: z.enum(PLAN_STATUSES),
+  shops: StoredShopsSchema,
+});
+export type CreateOrGetPlanOutput = z.infer<typeof CreateOrGetPlanOutputSchema>;
+
 export const createOrGetPlan = defineAction({
   type: "create_or_get_plan",
   label: "Create or get plan",
   configSchema: CreateOrGetPlanConfigSchema,
-  async execute() {
-    return { ok: false, error: "create_or_get_plan is not built yet", retryable: false };
+  resolve(config, scope, now): CreateOrGetPlanInput {
+    const ids = interpolateIds(config.shops.ids, scope);
+    const shop = config.shops.mode === "from_trigger" ? triggerShop(scope.trigger) : undefined;
+    return parseInput(CreateOrGetPlanInputSchema, {
+      kind: config.kind,
+      name: toText(interpolateString(config.name, scope)),
+      shops: shop ? { mode: "specific", ids: [shop] } : { mode: config.shops.mode, ids },
+      deadline: config.deadline ? resolveDateSpec(config.deadline, scope, now) : null,
+    });
   },
-  summarize: (output) => ({ plans_created: (output as { created?: boolean }).created ? 1 : 0 }),
+  async execute(raw, ctx, deps) {
+    const parsed = CreateOrGetPlanInputSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, error: `Invalid input: ${parsed.error.issues[0]?.message}`, retryable: false };
+    const input = parsed.data;
+    let shops = input.shops;
+    if (shops.mode === "from_trigger") {
+      const shop = triggerShop(ctx.trigger);
+      if (!shop) {
+        return {
+          ok: false,
+          error: `shops.mode from_trigger needs an inventory_item trigger (it has the shop); this run's trigger is a ${ctx.trigger.entity}`,
+          retryable: false,
+        };
+      }
+      shops = { mode: "specific", ids: [shop] };
+    }
+    if (shops.mode === "specific" && shops.ids.length === 0) {
+      return { ok: false, error: "shops.ids is empty after interpolation; list at least one shop", retryable: false };
+    }
+    const stored = shops.mode === "all" ? { mode: "all" as const, ids: [] } : { mode: "specific" as const, ids: sortUtf8(shops.ids) };
+    try {
+      const { plan, created } = await createOrGet(
+        deps.db,
+        { kind: input.kind, name: input.name, shops: stored, deadline: input.deadline },
+        { runId: ctx.runId, stepKey: ctx.idempotencyKey },
+        ctx.now,
+      );
+      ctx.log(created ? `created plan ${plan.id}` : `reusing open plan ${plan.id}`);
+      const output: CreateOrGetPlanOutput = {
+        plan_id: plan.id,
+        created,
+        kind: plan.kind,
+        name: plan.name,
+        deadline: plan.deadline,
+        status: plan.status,
+        shops: plan.shops,
+      };
+      return { ok: true, output };
+    } catch (err) {
+      return { ok: false, error: `D1: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
+    }
+  },
+  summarize: (output) => ({ plans_created: CreateOrGetPlanOutputSchema.safeParse(output).data?.created ? 1 : 0 }),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { interpolateString, toText, type Scope } from "../definition/interpolate";
 
 export const PLAN_KINDS = ["restock", "rebalance", "markdown", "supplier_return", "supplier_exchange"] as const;
 export const PlanKindSchema = z.enum(PLAN_KINDS);
@@ -17,3 +18,32 @@ export const ShopScopeSchema = z
     path: ["ids"],
   });
 export type ShopScope = z.infer<typeof ShopScopeSchema>;
+
+/**
+ * Interpolates a list of ids: each entry may be a template; one that is exactly a reference to a
+ * list (`{{trigger.data.related_ids}}`) contributes every id in it. Empty results are dropped.
+ */
+export function interpolateIds(ids: readonly string[], scope: Scope): string[] {
+  return ids.flatMap((id) => {
+    const value = interpolateString(id, scope);
+    return (Array.isArray(value) ? value : [value]).map(toText).filter((s) => s !== "");
+  });
+}
+
+const ShopOfTrigger = z.object({ entity: z.literal("inventory_item"), data: z.looseObject({ shop_id: z.string().min(1) }) });
+
+/** The shop of a run's trigger: an inventory item's `shop_id`; undefined for other entities. */
+export function triggerShop(trigger: Scope["trigger"]): string | undefined {
+  const parsed = ShopOfTrigger.safeParse(trigger);
+  return parsed.success ? parsed.data.data.shop_id : undefined;
+}
+
+/**
+ * Parses a step's resolved input. Throws a plain Error naming each problem ("shops.ids.0: ..."),
+ * which the engine records as the step's failure.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new Error(parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; "));
+}

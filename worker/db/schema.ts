@@ -3,9 +3,10 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 
 /*
  * The D1 schema, one file. Migrations in migrations/ are generated from it with drizzle-kit; the
- * hot tables (runs, trigger_index, workflow_versions, entity_tags) are then declared WITHOUT
- * ROWID by hand, which drizzle cannot express: every insert then writes one b-tree instead of two,
- * and D1 bills rows written per b-tree.
+ * hot tables (runs, trigger_index, workflow_versions, entity_tags, plan_items) and every mirrored
+ * entity table are then declared WITHOUT ROWID by hand, which drizzle cannot express: every insert
+ * then writes one b-tree instead of two, and D1 bills rows written per b-tree. Secondary indexes of
+ * a WITHOUT ROWID table carry the primary key, so `(variant_id, shop_id)` is ordered by id too.
  */
 
 const json = (name: string) => text(name, { mode: "json" });
@@ -102,7 +103,9 @@ export const meta = sqliteTable("meta", {
 /**
  * Columns every mirrored entity has. `data` is the whole snapshot as the platform sent it
  * (further attributes included), `previous` the snapshot it replaced. (`occurred_at`,
- * `event_id`) orders snapshots: an older one never overwrites a newer one.
+ * `event_id`) orders snapshots: an older one never overwrites a newer one. The typed columns
+ * beside them copy the snapshot's fields that filters and joins use; worker/entities/registry.ts
+ * maps each field to its column, and only the columns listed in an index cost a second write.
  */
 const entityColumns = {
   id: text("id").primaryKey(),
@@ -135,6 +138,7 @@ export const products = sqliteTable(
     price: real("price").notNull(),
     cost: real("cost").notNull(),
   },
+  // A brand's products in id order: add_items_to_plan pages through them.
   (t) => [index("products_brand").on(t.brandId)],
 );
 
@@ -161,7 +165,10 @@ export const inventoryItems = sqliteTable(
     onOrder: integer("on_order").notNull(),
     target: integer("target").notNull(),
   },
-  (t) => [index("inventory_items_variant").on(t.variantId, t.shopId), index("inventory_items_shop").on(t.shopId)],
+  // Items page by (variant_id, shop_id, id) so that every shop of a variant is read together
+  // (rebalance matching needs them at once); a shop scope is a seek inside each variant. No index
+  // on shop_id alone: nothing reads items by shop without a variant, and each index costs a write.
+  (t) => [index("inventory_items_variant").on(t.variantId, t.shopId)],
 );
 
 export const recommendations = sqliteTable(
@@ -173,7 +180,9 @@ export const recommendations = sqliteTable(
     quantity: integer("quantity"),
     discountPercent: real("discount_percent"),
   },
-  (t) => [index("recommendations_item").on(t.inventoryItemId)],
+  // With score, an item's best recommendation is the last index entry of its range: one row read
+  // per item, no sort. A new score costs a second write (the index entry); other fields do not.
+  (t) => [index("recommendations_item").on(t.inventoryItemId, t.score)],
 );
 
 export const customers = sqliteTable("customers", {
@@ -194,7 +203,10 @@ export const subscriptions = sqliteTable(
   (t) => [index("subscriptions_variant").on(t.variantId), index("subscriptions_customer").on(t.customerId)],
 );
 
-/** Tags of every entity, so that tag filters read only the entities that carry a tag. */
+/**
+ * Tags of every live (not deleted) entity, so that tag filters read only the entities that carry
+ * a tag. Kept in step with the entity's `tags` column by worker/entities/store.ts.
+ */
 export const entityTags = sqliteTable(
   "entity_tags",
   {
@@ -216,7 +228,18 @@ export const plans = sqliteTable(
     status: text("status", { enum: ["draft", "open", "closed"] }).notNull(),
     deadline: text("deadline"),
     shops: json("shops").notNull(),
+    /** Lines and the sum of their quantities, kept by add_items_to_plan in the batch that writes the lines. */
+    itemCount: integer("item_count").notNull().default(0),
+    totalQuantity: integer("total_quantity").notNull().default(0),
+    /**
+     * Changes on every write of lines. A writer reads it with the lines it is about to change and
+     * writes only if it is unchanged (optimistic concurrency), so the counters stay exact when
+     * several runs add to one plan at once.
+     */
+    writeToken: text("write_token").notNull().default(""),
     createdByRun: text("created_by_run"),
+    /** The idempotency key of the step that created the plan: a retry of that step still reports `created`. */
+    createdByStep: text("created_by_step"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
@@ -228,8 +251,10 @@ export const plans = sqliteTable(
 );
 
 /**
- * One line per plan and `line_key` (the inventory item, or for a transfer the variant and both
- * shops), so a re-run updates its lines instead of adding them twice.
+ * One line per plan and `line_key`, so a re-run updates its lines instead of adding them twice.
+ * The key is `i` + U+0001 + the inventory item id, or for a transfer `t` + U+0001 + variant +
+ * U+0001 + from shop + U+0001 + to shop (ids hold no control characters), so the transfer lines
+ * of one variant are one key range.
  */
 export const planItems = sqliteTable(
   "plan_items",

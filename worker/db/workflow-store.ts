@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Definition } from "../definition/schema";
+import { DefinitionSchema, type Definition } from "../definition/schema";
 import { indexTags } from "../engine/trigger-match";
 import type { WorkflowStatus } from "../engine/workflow-status";
 import { newId } from "../lib/ids";
@@ -138,15 +138,18 @@ export async function getVersion(d: Db, id: string, version: number): Promise<De
   return rows[0]?.definition as Definition | undefined;
 }
 
-/** Definitions are immutable per version, so an isolate may keep them as long as it lives. */
-const definitionCache = new Map<string, Definition>();
+/**
+ * Definitions are immutable per version, so an isolate may keep them as long as it lives. A
+ * stored definition that no longer parses is kept as the error, so callers can fail loudly.
+ */
+const definitionCache = new Map<string, Definition | Error>();
 const CACHE_LIMIT = 2000;
 
 export async function getDefinitions(
   d: Db,
   keys: readonly { workflowId: string; version: number }[],
-): Promise<Map<string, Definition>> {
-  const out = new Map<string, Definition>();
+): Promise<Map<string, Definition | Error>> {
+  const out = new Map<string, Definition | Error>();
   const missing: { workflowId: string; version: number }[] = [];
   for (const k of keys) {
     const key = `${k.workflowId}@${k.version}`;
@@ -167,9 +170,11 @@ export async function getDefinitions(
       .where(sql`(${workflowVersions.workflowId}, ${workflowVersions.version}) IN (VALUES ${pairs})`);
     for (const r of rows) {
       const key = `${r.workflowId}@${r.version}`;
+      const parsed = DefinitionSchema.safeParse(r.definition);
+      const value = parsed.success ? parsed.data : new Error(`Stored definition ${key} is not valid: ${parsed.error.issues[0]?.message}`);
       if (definitionCache.size >= CACHE_LIMIT) definitionCache.delete(definitionCache.keys().next().value!);
-      definitionCache.set(key, r.definition as Definition);
-      out.set(key, r.definition as Definition);
+      definitionCache.set(key, value);
+      out.set(key, value);
     }
   }
   return out;

@@ -106,14 +106,32 @@ export function compare(op: ConditionOp, left: Resolved, right: Resolved): boole
   }
 }
 
+/** One condition after interpolation, as a step records it. */
+export interface EvaluatedCondition {
+  left: unknown;
+  op: ConditionOp;
+  right: unknown;
+  result: boolean;
+}
+
+const tolerant = (op: ConditionOp) => op === "exists" || op === "not_exists";
+
 /**
  * Evaluates a group: every condition of `all` and at least one of `any` (each part only when
- * present). `resolve` interpolates an operand; it returns undefined for a missing path.
+ * present). `resolve` interpolates an operand; `missingOk` is set for exists / not_exists, whose
+ * point is a path that may be missing. Every condition is evaluated so that a step can show them.
  */
-export function evaluateGroup(group: ConditionGroup, resolve: (operand: unknown) => Resolved): boolean {
-  const test = (c: Condition) => compare(c.op, resolve(c.left), c.op === "exists" || c.op === "not_exists" ? undefined : resolve(c.right));
-  const allOk = (group.all ?? []).every(test);
-  if (!allOk) return false;
-  const any = group.any ?? [];
-  return any.length === 0 || any.some(test);
+export function evaluateGroup(
+  group: ConditionGroup,
+  resolve: (operand: unknown, missingOk: boolean) => Resolved,
+): { result: boolean; all: EvaluatedCondition[]; any: EvaluatedCondition[] } {
+  const evaluate = (c: Condition): EvaluatedCondition => {
+    const left = resolve(c.left, tolerant(c.op));
+    const right = tolerant(c.op) ? undefined : resolve(c.right, false);
+    return { left, op: c.op, right, result: compare(c.op, left, right) };
+  };
+  const all = (group.all ?? []).map(evaluate);
+  const any = (group.any ?? []).map(evaluate);
+  const result = all.every((c) => c.result) && (any.length === 0 || any.some((c) => c.result));
+  return { result, all, any };
 }

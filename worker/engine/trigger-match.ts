@@ -33,7 +33,7 @@ export function matchesTrigger(trigger: Trigger, event: TriggerCandidate): boole
   if (!tagsMatch(trigger.tags, event.tags)) return false;
   if (!trigger.conditions) return true;
   try {
-    return evaluateGroup(trigger.conditions, (operand) => interpolate(operand, event.scope, { missingOk: true }));
+    return evaluateGroup(trigger.conditions, (operand) => interpolate(operand, event.scope, { missingOk: true })).result;
   } catch {
     return false;
   }

@@ -1,5 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
+import { snapshotCounters } from "../lib/metrics";
+import { INBOX_SHARDS } from "../inbox-object";
+import { inboxStub } from "../queue/consumer";
 import { jsonContent, router, commonErrors } from "../lib/api";
 
 export const metaApp = router();
@@ -30,3 +33,36 @@ metaApp.openapi(
     return c.json({ items: names.map((name) => ({ name })), next_cursor: null }, 200);
   },
 );
+
+metaApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/metrics",
+    summary: "Counters of this isolate since it started (for the benchmark) and events waiting in the inbox",
+    responses: {
+      200: jsonContent(
+        z.object({
+          counters: z.record(z.string(), z.number()),
+          inbox: z.object({ pending: z.int(), oldest_ms: z.number().nullable() }),
+          isolate_started_at: z.string(),
+        }),
+        "Counters",
+      ),
+      ...commonErrors,
+    },
+  }),
+  async (c) => {
+    const shards = await Promise.all(Array.from({ length: INBOX_SHARDS }, (_, i) => inboxStub(c.env, i).stats()));
+    const oldest = shards.map((s) => s.oldest_ms).filter((v): v is number => v !== null);
+    return c.json(
+      {
+        counters: snapshotCounters(),
+        inbox: { pending: shards.reduce((n, s) => n + s.pending, 0), oldest_ms: oldest.length ? Math.max(...oldest) : null },
+        isolate_started_at: startedAt,
+      },
+      200,
+    );
+  },
+);
+
+const startedAt = new Date().toISOString();

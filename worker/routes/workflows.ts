@@ -10,6 +10,8 @@ import { AppError, IssueSchema, validationError, type Issue } from "../errors";
 import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { log } from "../log";
+import { ENTITY_KINDS, snapshotStatement, type EntityKind } from "../entities";
+import { EVENT_KINDS } from "../definition/common";
 
 const StatusSchema = z.enum(WORKFLOW_STATUSES);
 const WorkflowSchema = z
@@ -250,5 +252,76 @@ workflowsApp.openapi(
     const wf = await setStatus(db(c.env.DB), current, status, new Date());
     log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "status", from: current.status });
     return c.json(wf, 200);
+  },
+);
+
+const TestEventSchema = z
+  .object({
+    id: z.string().min(1).max(255).optional(),
+    type: z
+      .string()
+      .regex(/^[a-z_]+\.(created|updated|deleted)$/, "Use <entity>.<created|updated|deleted>")
+      .optional(),
+    entity_id: z.string().min(1).max(255).optional(),
+    occurred_at: z.iso.datetime({ offset: true }).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    previous: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .refine((e) => e.entity_id !== undefined || (e.data !== undefined && typeof e.data.id === "string"), {
+    message: "Give entity_id, or data with an id",
+    path: ["entity_id"],
+  })
+  .openapi("TestEvent");
+
+workflowsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/test",
+    summary: "Start a test run of the current version, whatever the workflow's status",
+    description:
+      "The body is an event; without `data` the entity is read from the mirror by entity_id. The trigger filter is not applied: the run starts at the first node. Nothing is written to the mirror.",
+    request: { params: IdParam, ...jsonBody(TestEventSchema) },
+    responses: {
+      202: jsonContent(z.object({ id: z.string(), status: z.string() }), "The test run started; follow it at /api/runs/{id}"),
+      ...commonErrors,
+      ...notFound,
+    },
+  }),
+  async (c) => {
+    const wf = await load(c.env, c.req.valid("param").id);
+    const body = c.req.valid("json");
+    const type = body.type ?? `${wf.definition.trigger.entity}.updated`;
+    const [entity, kind] = type.split(".") as [string, string];
+    if (!(ENTITY_KINDS as readonly string[]).includes(entity) || !(EVENT_KINDS as readonly string[]).includes(kind)) {
+      throw validationError([{ path: "type", message: `Unknown event type ${type}` }]);
+    }
+    const entityId = body.entity_id ?? String(body.data!.id);
+    let data = body.data;
+    let previous = body.previous ?? null;
+    if (!data) {
+      const row = await snapshotStatement(c.env.DB, entity as EntityKind, entityId).first<{ data: string; previous: string | null }>();
+      if (!row) throw new AppError("not_found", `No ${entity} with id ${entityId} in the mirror; send its data instead`);
+      data = JSON.parse(row.data) as Record<string, unknown>;
+      previous = body.previous === undefined && row.previous ? (JSON.parse(row.previous) as Record<string, unknown>) : previous;
+    }
+    const eventId = body.id ?? `test_${crypto.randomUUID()}`;
+    const stub = c.env.RUNS.get(c.env.RUNS.idFromName(`test:${crypto.randomUUID()}`));
+    const started = await stub.start({
+      workflow_id: wf.id,
+      workflow_version: wf.version,
+      definition: wf.definition,
+      test: true,
+      trigger: {
+        id: eventId,
+        type,
+        entity,
+        entity_id: entityId,
+        occurred_at: body.occurred_at ? new Date(body.occurred_at).toISOString() : new Date().toISOString(),
+        data: { ...data, id: entityId },
+        previous,
+      },
+    });
+    log("test_run", { workflow_id: wf.id, run_id: started.id, version: wf.version });
+    return c.json({ id: started.id, status: started.status }, 202);
   },
 );

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Sends one signed event (Standard Webhooks) that triggers one of the demo workflows, then shows
+// where to follow it:
+//
+//   node scripts/demo/send-event.mjs restock|rebalance|markdown [--url http://localhost:8787] [--token dev-token]
+//
+// restock    a sneaker size in a store drops to 1 unit    → "Restock low sneakers"
+// rebalance  a store sells its last unit of a size         → "Rebalance sold-out sizes"
+// markdown   a product is tagged end-of-season             → "Mark down end-of-season products"
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Webhook } from "standardwebhooks";
+import { fitsScenario, scenarioEvent, SCENARIOS } from "./data.mjs";
+
+const DEFAULT_SECRET = "whsec_bG9jYWwtZGV2LWV2ZW50cy1zZWNyZXQtMDAwMQ==";
+
+function usage(message) {
+  if (message) console.error(message);
+  console.error("usage: node scripts/demo/send-event.mjs restock|rebalance|markdown [--url http://localhost:8787] [--token dev-token]");
+  process.exit(2);
+}
+
+function option(args, name, fallback) {
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0) return args[i + 1] ?? usage(`--${name} needs a value`);
+  const inline = args.find((a) => a.startsWith(`--${name}=`));
+  return inline ? inline.slice(name.length + 3) : fallback;
+}
+
+/** EVENTS_SECRET from .dev.vars (what `npm start` serves with), else the documented local default. */
+function eventsSecret() {
+  for (const file of [".dev.vars", new URL("../../.dev.vars", import.meta.url)]) {
+    try {
+      const line = readFileSync(file, "utf8")
+        .split("\n")
+        .find((l) => /^\s*EVENTS_SECRET\s*=/.test(l));
+      if (line) return line.slice(line.indexOf("=") + 1).trim().replace(/^["']|["']$/g, "");
+    } catch {}
+  }
+  return process.env.EVENTS_SECRET ?? DEFAULT_SECRET;
+}
+
+const args = process.argv.slice(2);
+const scenario = args.find((a) => !a.startsWith("--") && args[args.indexOf(a) - 1]?.startsWith("--") !== true);
+if (!scenario || !(scenario in SCENARIOS)) usage(scenario ? `unknown scenario "${scenario}"` : undefined);
+const base = option(args, "url", process.env.BASE_URL ?? `http://localhost:${process.env.PORT ?? 8787}`).replace(/\/$/, "");
+const token = option(args, "token", process.env.API_TOKEN ?? "dev-token");
+
+async function api(path, init = {}) {
+  let res;
+  try {
+    res = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+  } catch (err) {
+    console.error(`Cannot reach ${base} (${err.cause?.code ?? err.message}). Is \`npm start\` running?`);
+    process.exit(1);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    console.error(`${init.method ?? "GET"} ${path} answered ${res.status}: ${text.slice(0, 400)}`);
+    process.exit(1);
+  }
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** The first entity, in id order, that suits the scenario (demo ids are stable, so it is the same one every time until it changes). */
+async function subject() {
+  const { entity } = SCENARIOS[scenario];
+  const tag = { restock: "sneakers", rebalance: "store", markdown: "aw26" }[scenario];
+  let cursor = null;
+  for (let page = 0; page < 20; page++) {
+    const res = await api(`/api/entities/${entity}?tag=${tag}&limit=500${cursor ? `&cursor=${cursor}` : ""}`);
+    const hit = res.items.find((e) => fitsScenario(scenario, e));
+    if (hit) return api(`/api/entities/${entity}/${encodeURIComponent(hit.id)}`);
+    cursor = res.next_cursor;
+    if (!cursor) break;
+  }
+  console.error(`No ${entity} suits the ${scenario} scenario. Is the demo data loaded (npm start on an empty database)?`);
+  process.exit(1);
+}
+
+const { workflow: workflowName, plan_kind: planKind } = SCENARIOS[scenario];
+const before = await subject();
+const event = scenarioEvent(scenario, before);
+const body = JSON.stringify(event);
+const now = new Date();
+const signature = new Webhook(eventsSecret()).sign(event.id, now, body);
+const res = await fetch(`${base}/api/events`, {
+  method: "POST",
+  body,
+  headers: {
+    "content-type": "application/json",
+    "webhook-id": event.id,
+    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+    "webhook-signature": signature,
+  },
+});
+if (res.status !== 202) {
+  console.error(`POST /api/events answered ${res.status}: ${(await res.text()).slice(0, 400)}`);
+  if (res.status === 401) console.error("The signature was refused: is EVENTS_SECRET in .dev.vars the one the server runs with?");
+  process.exit(1);
+}
+
+const change =
+  scenario === "markdown"
+    ? `tags ${JSON.stringify(before.tags)} → ${JSON.stringify(event.data.tags)}`
+    : `on_hand ${before.on_hand} → ${event.data.on_hand} (shop ${before.shop_id}, size ${before.variant_id})`;
+console.log(`Sent ${event.type} ${event.id} for ${event.entity_id}: ${change}`);
+
+const workflows = await api("/api/workflows?limit=500");
+const wf = workflows.items.find((w) => w.name === workflowName);
+if (!wf) {
+  console.log(`No workflow is named "${workflowName}"; the event is recorded but may start nothing.`);
+  process.exit(0);
+}
+const curl = (path) => `curl -s -H 'Authorization: Bearer ${token}' ${base}${path}`;
+console.log(`It triggers "${workflowName}" (${wf.id}, ${wf.status}).`);
+
+// Follow the run for a few seconds: the queue consumer starts it shortly after the 202.
+let run;
+for (let i = 0; i < 30 && !run; i++) {
+  await sleep(500);
+  const runs = await api(`/api/runs?workflow_id=${wf.id}&limit=20`);
+  run = runs.items.find((r) => r.event_id === event.id);
+}
+if (run) {
+  for (let i = 0; i < 30 && !["completed", "failed", "cancelled"].includes(run.status); i++) {
+    await sleep(500);
+    run = await api(`/api/runs/${run.id}`);
+  }
+  console.log(`Run ${run.id}: ${run.status}${run.error ? ` (${run.error})` : ""}`);
+  const full = await api(`/api/runs/${run.id}`);
+  for (const step of full.steps ?? []) {
+    const out = step.output && typeof step.output === "object" ? ` ${JSON.stringify(step.output).slice(0, 200)}` : "";
+    console.log(`  ${step.node_id.padEnd(10)} ${step.status}${out}`);
+  }
+} else {
+  console.log("No run yet: the consumer may still be starting it, or the trigger's conditions did not match.");
+}
+
+const plans = await api(`/api/plans?kind=${planKind}&status=open&limit=5`);
+const plan = plans.items[0];
+console.log("\nLook at:");
+console.log(`  the run       ${curl(`/api/runs?workflow_id=${wf.id}`)}`);
+if (plan) console.log(`  the plan      ${curl(`/api/plans/${plan.id}`)}   (${plan.name}: ${plan.item_count} lines, ${plan.total_quantity} units)`);
+else console.log(`  the plans     ${curl(`/api/plans?kind=${planKind}`)}`);
+console.log(`  the entity    ${curl(`/api/entities/${SCENARIOS[scenario].entity}/${encodeURIComponent(event.entity_id)}`)}`);
+console.log(`  the builder   ${base}/ (API token: ${token})`);

@@ -1,0 +1,286 @@
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import {
+  applyAuth,
+  CallWebhookConfigSchema,
+  CallWebhookInputSchema,
+  callWebhook,
+  encodeBody,
+  type WebhookAuth,
+} from "../../worker/actions/call-webhook";
+import type { ActionContext, ActionDeps } from "../../worker/actions/types";
+import { type Config, ConfigSchema } from "../../worker/config";
+import type { Scope } from "../../worker/definition/interpolate";
+
+const HOOK_SECRET = "whsec_dGVzdC1ob29rLXNlY3JldC0wMDAwMDAwMDAwMDA=";
+const credentials = new Map([
+  ["DEMO_ERP", "demo-token"],
+  ["BASIC_ERP", "ops:pa55-word"],
+  ["HOOK_SECRET", HOOK_SECRET],
+  ["NOT_BASE64", "%%% not base64 %%%"],
+]);
+
+function testConfig(allowed = ""): Config {
+  return { ...ConfigSchema.parse({ WEBHOOK_ALLOWED_HOSTS: allowed }), credentials };
+}
+
+const scope: Scope = {
+  trigger: {
+    id: "evt_1",
+    type: "inventory_item.updated",
+    entity: "inventory_item",
+    entity_id: "ii_1",
+    occurred_at: "2026-03-01T12:00:00.000Z",
+    data: { sku: "SKU-1", on_hand: 2, shop: "berlin" },
+    previous: null,
+  },
+  steps: { plan: { output: { plan_id: "plan_7" } } },
+  workflow: { id: "wf_1", name: "Restock", version: 3 },
+  run: { id: "run_1" },
+  now: "2026-03-01T12:00:00.000Z",
+  today: "2026-03-01",
+};
+
+function context(over: Partial<ActionContext> = {}) {
+  const logs: string[] = [];
+  const ctx: ActionContext = {
+    runId: "run_1",
+    workflowId: "wf_1",
+    nodeId: "notify",
+    attempt: 1,
+    idempotencyKey: "run_1:notify",
+    now: new Date(),
+    signal: new AbortController().signal,
+    trigger: scope.trigger,
+    checkpoint: undefined,
+    log: (m) => logs.push(m),
+    ...over,
+  };
+  return { ctx, logs };
+}
+
+/** Deps whose fetch records calls and answers 200, for paths that must (or must not) reach it. */
+function recordingDeps(allowed = "") {
+  const calls: Request[] = [];
+  const deps: ActionDeps = {
+    config: testConfig(allowed),
+    db: env.DB,
+    email: env.EMAIL,
+    fetch: async (input, init) => {
+      calls.push(new Request(input, init));
+      return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+    },
+  };
+  return { deps, calls };
+}
+
+const input = (over: Record<string, unknown>) => CallWebhookConfigSchema.parse({ url: "https://hooks.example.com/x", ...over });
+
+describe("call_webhook config", () => {
+  it("fills the defaults of SPEC §9", () => {
+    expect(CallWebhookConfigSchema.parse({ url: "https://hooks.example.com/x" })).toEqual({
+      method: "POST",
+      url: "https://hooks.example.com/x",
+      headers: {},
+      query: {},
+      body_type: "json",
+      timeout_ms: 30_000,
+      success_status: [[200, 299]],
+      auth: { type: "none" },
+    });
+  });
+
+  it("refuses bad configs with messages that say what to do", () => {
+    const issues = (c: unknown) => CallWebhookConfigSchema.safeParse(c).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+    expect(issues({ url: "ftp://x.example.com" })).toContain("url: Only http and https URLs can be called");
+    expect(issues({ url: "nope" })).toContain("url: Not a URL: use https://host/path");
+    expect(issues({ url: "https://x.example.com", auth: { type: "bearer" } })).toContain("auth.credential: Pick the credential for bearer auth");
+    expect(issues({ url: "https://x.example.com", auth: { type: "header", credential: "DEMO_ERP" } })).toContain(
+      "auth.name: Name the header that carries the credential",
+    );
+    expect(issues({ url: "https://x.example.com", success_status: [[299, 200]] })).toContain("success_status.0: A status range is [low, high]");
+    expect(issues({ url: "https://x.example.com", timeout_ms: 5 }).length).toBe(1);
+  });
+});
+
+describe("resolve", () => {
+  it("interpolates url, query, headers and body, and keeps only the credential's name", () => {
+    const config = input({
+      url: "https://erp.example.com/plans/{{steps.plan.output.plan_id}}",
+      query: { shop: "{{trigger.data.shop}}" },
+      headers: { "X-Run": "{{run.id}}" },
+      body: { sku: "{{trigger.data.sku}}", on_hand: "{{trigger.data.on_hand}}" },
+      auth: { type: "bearer", credential: "DEMO_ERP" },
+    });
+    const resolved = callWebhook.resolve!(config, scope, new Date());
+    expect(resolved).toMatchObject({
+      url: "https://erp.example.com/plans/plan_7",
+      query: { shop: "berlin" },
+      headers: { "X-Run": "run_1" },
+      body: { sku: "SKU-1", on_hand: 2 },
+      auth: { type: "bearer", credential: "DEMO_ERP" },
+    });
+    expect(JSON.stringify(resolved)).not.toContain("demo-token");
+  });
+
+  it("fails on a missing path instead of sending an empty value", () => {
+    expect(() => callWebhook.resolve!(input({ body: { x: "{{trigger.data.nope}}" } }), scope, new Date())).toThrow(/missing/);
+  });
+
+  it("re-checks the input: a reference may put a number in a header, which is sent as text", () => {
+    const parsed = CallWebhookInputSchema.parse({ ...input({}), headers: { "X-Count": 3 } });
+    expect(parsed.headers).toEqual({ "X-Count": "3" });
+    expect(CallWebhookInputSchema.safeParse({ ...input({}), headers: { "X-Obj": { a: 1 } } }).success).toBe(false);
+  });
+});
+
+describe("encodeBody", () => {
+  it("sends JSON as JSON", () => {
+    expect(encodeBody({ method: "POST", body_type: "json", body: { a: [1, "b"] } })).toEqual({ text: '{"a":[1,"b"]}', contentType: "application/json" });
+  });
+
+  it("encodes a flat object as a form, repeating names for lists", () => {
+    expect(encodeBody({ method: "PUT", body_type: "form", body: { sku: "A 1&2", qty: 3, ok: true, none: null, tag: ["x", "y"] } })).toEqual({
+      text: "sku=A+1%262&qty=3&ok=true&none=&tag=x&tag=y",
+      contentType: "application/x-www-form-urlencoded",
+    });
+  });
+
+  it("sends raw text as is", () => {
+    expect(encodeBody({ method: "POST", body_type: "raw", body: "<xml>1</xml>" })).toEqual({
+      text: "<xml>1</xml>",
+      contentType: "text/plain; charset=utf-8",
+    });
+  });
+
+  it("sends nothing for none, or when there is no body", () => {
+    expect(encodeBody({ method: "POST", body_type: "none", body: { a: 1 } })).toEqual({});
+    expect(encodeBody({ method: "POST", body_type: "json", body: undefined })).toEqual({});
+    expect(encodeBody({ method: "GET", body_type: "json", body: undefined })).toEqual({});
+  });
+
+  it("refuses bodies that cannot be sent as asked", () => {
+    expect(encodeBody({ method: "GET", body_type: "json", body: { a: 1 } })).toEqual({ error: expect.stringMatching(/GET request cannot carry a body/) });
+    expect(encodeBody({ method: "POST", body_type: "form", body: { a: { nested: 1 } } })).toEqual({ error: expect.stringMatching(/Form field "a"/) });
+    expect(encodeBody({ method: "POST", body_type: "form", body: ["a"] })).toEqual({ error: expect.stringMatching(/form body is an object/) });
+    expect(encodeBody({ method: "POST", body_type: "raw", body: { a: 1 } })).toEqual({ error: expect.stringMatching(/raw body is text/) });
+  });
+});
+
+describe("applyAuth", () => {
+  const now = new Date();
+  const run = (auth: WebhookAuth, payload = "") => {
+    const headers = new Headers();
+    const error = applyAuth(auth, headers, payload, { idempotencyKey: "run_1:notify", now }, credentials);
+    return { error, headers };
+  };
+
+  it("bearer puts the secret in Authorization", () => {
+    expect(run({ type: "bearer", credential: "DEMO_ERP" }).headers.get("authorization")).toBe("Bearer demo-token");
+  });
+
+  it("basic sends user:password in base64", () => {
+    expect(run({ type: "basic", credential: "BASIC_ERP" }).headers.get("authorization")).toBe(`Basic ${btoa("ops:pa55-word")}`);
+    expect(run({ type: "basic", credential: "DEMO_ERP" }).error).toBe("Credential DEMO_ERP must have the form user:password for basic auth");
+  });
+
+  it("header puts the secret in the named header", () => {
+    expect(run({ type: "header", credential: "DEMO_ERP", name: "X-Api-Key" }).headers.get("x-api-key")).toBe("demo-token");
+  });
+
+  it("hmac signs id, timestamp and body the Standard Webhooks way", () => {
+    const payload = '{"sku":"SKU-1"}';
+    const { error, headers } = run({ type: "hmac", credential: "HOOK_SECRET" }, payload);
+    expect(error).toBeUndefined();
+    expect(headers.get("webhook-id")).toBe("run_1:notify");
+    expect(headers.get("webhook-timestamp")).toBe(String(Math.floor(now.getTime() / 1000)));
+    expect(new Webhook(HOOK_SECRET).verify(payload, Object.fromEntries(headers.entries()))).toEqual({ sku: "SKU-1" });
+    expect(() => new Webhook(HOOK_SECRET).verify('{"sku":"SKU-2"}', Object.fromEntries(headers.entries()))).toThrow();
+  });
+
+  it("names a missing or unusable credential, never a value", () => {
+    expect(run({ type: "bearer", credential: "NOPE" }).error).toBe("Credential NOPE is not set: add the secret CREDENTIAL_NOPE");
+    const bad = run({ type: "hmac", credential: "NOT_BASE64" }).error;
+    expect(bad).toBe("Credential NOT_BASE64 is not a Standard Webhooks secret (whsec_ followed by base64)");
+  });
+
+  it("adds nothing for none", () => {
+    const { error, headers } = run({ type: "none" });
+    expect(error).toBeUndefined();
+    expect([...headers.keys()]).toEqual([]);
+  });
+});
+
+describe("execute refuses before any request", () => {
+  it.each([
+    ["http://10.0.0.1/hook", /private, loopback and link-local hosts.*WEBHOOK_ALLOWED_HOSTS \(now: nothing\)/],
+    ["http://localhost:1/hook", /private, loopback/],
+    ["https://169.254.169.254/latest/meta-data", /private, loopback/],
+    ["http://hooks.example.com/hook", /plain http is only allowed/],
+  ])("%s, when the host is not allowed", async (url, message) => {
+    const { deps, calls } = recordingDeps("");
+    const result = await callWebhook.execute({ ...input({}), url }, context().ctx, deps);
+    expect(result).toEqual({ ok: false, retryable: false, error: expect.stringMatching(message) });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("an input that is not a URL after interpolation", async () => {
+    const { deps, calls } = recordingDeps();
+    const result = await callWebhook.execute({ ...input({}), url: "plan_7" }, context().ctx, deps);
+    expect(result).toEqual({ ok: false, retryable: false, error: "Not a URL: plan_7" });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("an input that is not a webhook config at all", async () => {
+    const { deps } = recordingDeps();
+    const result = await callWebhook.execute({ url: 42 }, context().ctx, deps);
+    expect(result).toMatchObject({ ok: false, retryable: false, error: expect.stringMatching(/^The webhook's input is invalid: url:/) });
+  });
+
+  it("a missing credential, naming it", async () => {
+    const { deps, calls } = recordingDeps();
+    const result = await callWebhook.execute(input({ auth: { type: "bearer", credential: "MISSING_ONE" } }), context().ctx, deps);
+    expect(result).toEqual({ ok: false, retryable: false, error: "Credential MISSING_ONE is not set: add the secret CREDENTIAL_MISSING_ONE" });
+    expect(calls).toHaveLength(0);
+  });
+
+  it("a header value with a line break", async () => {
+    const { deps, calls } = recordingDeps();
+    const result = await callWebhook.execute(input({ headers: { "X-Evil": "a\r\nInjected: 1" } }), context().ctx, deps);
+    expect(result).toMatchObject({ ok: false, retryable: false, error: expect.stringMatching(/Header X-Evil/) });
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe("execute builds the request", () => {
+  it("with the merged URL, the Idempotency-Key and the configured headers, which cannot override it", async () => {
+    const { deps, calls } = recordingDeps();
+    const result = await callWebhook.execute(
+      input({
+        method: "PATCH",
+        url: "https://hooks.example.com/x?a=1",
+        query: { b: 2 },
+        headers: { "X-Custom": "yes", "Idempotency-Key": "mine" },
+        body: { a: 1 },
+      }),
+      context().ctx,
+      deps,
+    );
+    expect(result).toEqual({ ok: true, output: { status: 200, headers: { "content-type": "application/json" }, body: { ok: true }, truncated: false } });
+    const req = calls[0]!;
+    expect(req.method).toBe("PATCH");
+    expect(req.url).toBe("https://hooks.example.com/x?a=1&b=2");
+    expect(req.redirect).toBe("manual");
+    expect(req.headers.get("idempotency-key")).toBe("run_1:notify");
+    expect(req.headers.get("x-custom")).toBe("yes");
+    expect(req.headers.get("content-type")).toBe("application/json");
+    expect(await req.text()).toBe('{"a":1}');
+  });
+
+  it("keeps a content type the definition sets for a raw body", async () => {
+    const { deps, calls } = recordingDeps();
+    await callWebhook.execute(input({ body_type: "raw", body: "<a/>", headers: { "Content-Type": "application/xml" } }), context().ctx, deps);
+    expect(calls[0]!.headers.get("content-type")).toBe("application/xml");
+  });
+});

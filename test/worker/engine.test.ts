@@ -1,0 +1,194 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import PostalMime from "postal-mime";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { RunObject, RunRecord } from "../../worker/run-object";
+import { api, json, uid } from "./helpers";
+
+/*
+ * The run object end to end: real Durable Object, real alarms (fired with runDurableObjectAlarm,
+ * the clock moved instead of sleeping), real HTTP to the local sink, the real send_email binding.
+ */
+
+const stubOf = (id: string) => env.RUNS.get(env.RUNS.idFromString(id));
+/** The run once its current action finished. */
+const settled = async (id: string): Promise<RunRecord> => JSON.parse((await stubOf(id).settled())!);
+
+async function program(bucket: string, responses: unknown[]) {
+  const res = await fetch(`${env.SINK_ORIGIN}/_sink/${bucket}/program`, { method: "POST", body: JSON.stringify(responses) });
+  expect(res.status).toBe(204);
+}
+
+async function received(bucket: string): Promise<{ method: string; headers: Record<string, string>; body: string }[]> {
+  return (await fetch(`${env.SINK_ORIGIN}/_sink/${bucket}/requests`)).json();
+}
+
+async function startTest(nodes: unknown[], data: Record<string, unknown> = { sku: "SKU-1", on_hand: 1 }) {
+  const wf = await json(
+    await api("/api/workflows", {
+      method: "POST",
+      json: { name: uid("engine"), trigger: { entity: "inventory_item" }, start: (nodes[0] as { id: string }).id, nodes },
+    }),
+  );
+  expect(wf.id).toBeDefined();
+  const res = await api(`/api/workflows/${wf.id}/test`, { method: "POST", json: { entity_id: uid("inv"), data } });
+  expect(res.status).toBe(202);
+  const { id } = await json(res);
+  return { id: id as string, workflowId: wf.id as string, run: await settled(id) };
+}
+
+/** Moves the run's clock to `at` (epoch ms), fires its alarm and waits for what it started. */
+async function fireAt(id: string, at: number) {
+  await runInDurableObject(stubOf(id), (obj: RunObject) => {
+    const offset = at - Date.now();
+    obj.clock.now = () => Date.now() + offset;
+  });
+  const ran = await runDurableObjectAlarm(stubOf(id));
+  return { ran, run: await settled(id) };
+}
+
+const webhook = (bucket: string, extra: Record<string, unknown> = {}) => ({
+  id: "notify",
+  type: "call_webhook",
+  config: { url: `${env.SINK_ORIGIN}/${bucket}/hook`, body: { sku: "{{trigger.data.sku}}" } },
+  ...extra,
+});
+const noJitter = { max_attempts: 3, backoff: "exponential", initial_delay_ms: 1000, max_delay_ms: 60_000, jitter: false };
+
+describe("retries", () => {
+  it("retries a 503 with the same Idempotency-Key, spaced by the back-off, and records every attempt", async () => {
+    const bucket = uid("retry");
+    await program(bucket, [{ status: 503 }, { status: 503 }, { status: 200, body: { ok: 1 } }]);
+    const { id, run } = await startTest([webhook(bucket, { retry: noJitter })]);
+    let step = run.steps[0]!;
+    expect(step.status).toBe("running");
+    expect(step.attempts).toHaveLength(1);
+    expect(step.attempts[0]!.error).toContain("503");
+    const first = Date.parse(step.attempts[0]!.finished_at!);
+    expect(Date.parse(step.next_attempt_at!) - first).toBe(1000);
+
+    let fired = await fireAt(id, Date.parse(step.next_attempt_at!));
+    step = fired.run.steps[0]!;
+    expect(step.attempts).toHaveLength(2);
+    expect(Date.parse(step.next_attempt_at!) - Date.parse(step.attempts[1]!.finished_at!)).toBe(2000);
+
+    fired = await fireAt(id, Date.parse(step.next_attempt_at!));
+    expect(fired.run.status).toBe("completed");
+    step = fired.run.steps[0]!;
+    expect(step.status).toBe("succeeded");
+    expect(step.attempts.map((a) => a.error === null)).toEqual([false, false, true]);
+    expect(step.next_attempt_at).toBeNull();
+    expect(step.output).toMatchObject({ status: 200, body: { ok: 1 } });
+
+    const calls = await received(bucket);
+    expect(calls).toHaveLength(3);
+    const keys = new Set(calls.map((c) => c.headers["idempotency-key"]));
+    expect(keys).toEqual(new Set([`${id}:notify`]));
+    expect(JSON.parse(calls[0]!.body)).toEqual({ sku: "SKU-1" });
+    expect(fired.run.summary.webhooks_called).toBe(1);
+  });
+
+  it("does not call back before Retry-After", async () => {
+    const bucket = uid("later");
+    await program(bucket, [{ status: 429, headers: { "retry-after": "120" } }]);
+    const { run } = await startTest([webhook(bucket, { retry: noJitter })]);
+    const step = run.steps[0]!;
+    expect(Date.parse(step.next_attempt_at!) - Date.parse(step.attempts[0]!.finished_at!)).toBeGreaterThanOrEqual(120_000);
+  });
+
+  it("fails a 404 at once, and goes on past it when on_error is continue", async () => {
+    const bucket = uid("gone");
+    await program(bucket, [{ status: 404 }, { status: 404 }]);
+    const strict = await startTest([webhook(bucket)]);
+    expect(strict.run.status).toBe("failed");
+    expect(strict.run.steps[0]!.attempts).toHaveLength(1);
+    expect(strict.run.error).toContain('Step "notify" failed');
+
+    const lenient = await startTest([
+      webhook(bucket, { on_error: "continue", next: "after" }),
+      { id: "after", type: "condition", config: { all: [{ left: "{{steps.notify.output.status}}", op: "eq", right: 404 }] } },
+    ]);
+    expect(lenient.run.status).toBe("completed");
+    expect(lenient.run.steps.map((s) => s.status)).toEqual(["failed", "succeeded"]);
+    expect(lenient.run.steps[1]!.output).toEqual({ result: true, branch: "then" });
+    expect(lenient.run.summary.errors).toBe(1);
+  });
+
+  it("times a slow step out and retries it", async () => {
+    const bucket = uid("slow");
+    await program(bucket, [{ status: 200, delay_ms: 3000 }]);
+    const { run } = await startTest([webhook(bucket, { timeout_ms: 300, retry: noJitter })]);
+    const step = run.steps[0]!;
+    expect(step.attempts[0]!.error).toBe("Timed out after 300 ms");
+    expect(step.next_attempt_at).not.toBeNull();
+  });
+
+  it("resumes a retrying run after the object is evicted", async () => {
+    const bucket = uid("evict");
+    await program(bucket, [{ status: 500 }, { status: 200 }]);
+    // A long back-off, so that the real alarm cannot fire before the test moves the clock.
+    const { id, run } = await startTest([webhook(bucket, { retry: { ...noJitter, initial_delay_ms: 60_000 } })]);
+    await evictDurableObject(stubOf(id));
+    const fired = await fireAt(id, Date.parse(run.steps[0]!.next_attempt_at!));
+    expect(fired.run.status).toBe("completed");
+    expect((await received(bucket)).length).toBe(2);
+  });
+});
+
+describe("secrets", () => {
+  const lines: string[] = [];
+  beforeEach(() => {
+    lines.length = 0;
+    for (const method of ["log", "error", "warn", "info"] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(" "));
+      });
+    }
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("keeps credential values out of the run record, the API and every log line", async () => {
+    const bucket = uid("secret");
+    // A careless server echoes the token back, in the body and a header.
+    await program(bucket, [{ status: 200, headers: { "x-echo": "Bearer demo-token" }, body: { seen: "Bearer demo-token" } }]);
+    const { id, run } = await startTest([webhook(bucket, { config: { url: `${env.SINK_ORIGIN}/${bucket}/h`, auth: { type: "bearer", credential: "DEMO_ERP" } } })]);
+    expect(run.status).toBe("completed");
+    expect((await received(bucket))[0]!.headers.authorization).toBe("Bearer demo-token");
+    expect(run.steps[0]!.input).toMatchObject({ auth: { type: "bearer", credential: "DEMO_ERP" } });
+    const text = await (await api(`/api/runs/${id}`)).text();
+    expect(text).toContain("DEMO_ERP");
+    expect(text).not.toContain("demo-token");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.includes("demo-token"))).toEqual([]);
+  });
+});
+
+describe("email", () => {
+  it("sends through the binding, keeps the raw message and serves it as rfc822 and as HTML", async () => {
+    const { id, run } = await startTest(
+      [
+        {
+          id: "mail",
+          type: "send_email",
+          config: { to: ["planner@example.com"], subject: "Low stock: {{trigger.data.sku}}", format: "markdown", body: "**{{trigger.data.sku}}** has {{trigger.data.note}}" },
+        },
+      ],
+      { sku: "SKU-9", note: "<script>alert(1)</script>" },
+    );
+    expect(run.status).toBe("completed");
+    expect(run.summary.emails_sent).toBe(1);
+    expect(run.steps[0]!.output).toMatchObject({ to: ["planner@example.com"], subject: "Low stock: SKU-9" });
+    const raw = await api(`/api/runs/${id}/steps/mail/message`);
+    expect(raw.headers.get("content-type")).toBe("message/rfc822");
+    const parsed = await PostalMime.parse(await raw.text());
+    expect(parsed.subject).toBe("Low stock: SKU-9");
+    expect(parsed.html).toContain("<strong>SKU-9</strong>");
+    expect(parsed.html).not.toContain("<script>");
+    expect(parsed.html).toContain("&lt;script&gt;");
+    const html = await api(`/api/runs/${id}/steps/mail/message?as=html`);
+    expect(html.headers.get("content-type")).toContain("text/html");
+    expect(html.headers.get("content-security-policy")).toContain("sandbox");
+    expect(await html.text()).toContain("<strong>SKU-9</strong>");
+    expect((await api(`/api/runs/${id}/steps/nope/message`)).status).toBe(404);
+  });
+});

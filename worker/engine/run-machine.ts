@@ -1,0 +1,441 @@
+import { nodeModule } from "../actions";
+import type { ActionModule, ActionResult, RunSummary } from "../actions/types";
+import { durationMs, type WaitConfig } from "../actions/wait";
+import type { ConditionGroup } from "../definition/conditions";
+import { evaluateGroup } from "../definition/conditions";
+import { parseCalendarDate, resolveDateSpec, utcDate } from "../definition/date-spec";
+import { interpolate, type Scope } from "../definition/interpolate";
+import { successors, type Definition, type WorkflowNode } from "../definition/schema";
+import { backoffDelay, DEFAULT_RETRY } from "./backoff";
+import { isTerminal, type LogEntry, type RunState, type StepState, type StepStatus } from "./run-state";
+
+/*
+ * The run state machine. Pure: `advance(state, definition, event, clock)` returns the next state
+ * and the effects the Durable Object shell must carry out; it touches no binding and no clock of
+ * its own. The shell persists the returned state before it performs any effect, so an effect is
+ * always preceded by the record of its attempt.
+ */
+
+export type RunEvent =
+  | { type: "start" }
+  /** Something may be due: a retry, the end of a wait, the continuation of a long step. */
+  | { type: "tick" }
+  | { type: "result"; node_id: string; attempt: number; result: ActionResult; logs?: LogEntry[] }
+  | { type: "cancel" }
+  /** The object was restarted: an attempt still open was cut off and did not finish. */
+  | { type: "recover" };
+
+export type Effect =
+  | { type: "execute"; node_id: string; attempt: number; input: unknown; checkpoint: unknown; timeout_ms: number }
+  | { type: "artifact"; node_id: string; name: string; content_type: string; content: string }
+  | { type: "log"; line: Record<string, string | number | boolean | null> };
+
+export interface Clock {
+  now: Date;
+  random: () => number;
+}
+
+/** A step with no timeout of its own may run this long before it counts as failed (and retried). */
+export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
+export const INTERRUPTED = "Interrupted: the runtime stopped while this attempt was running";
+
+export function advance(state: RunState, def: Definition, event: RunEvent, clock: Clock): { state: RunState; effects: Effect[] } {
+  const m = new Machine(state, def, clock);
+  switch (event.type) {
+    case "start":
+      m.start();
+      break;
+    case "tick":
+      m.tick();
+      break;
+    case "result":
+      m.result(event.node_id, event.attempt, event.result, event.logs);
+      break;
+    case "cancel":
+      m.cancel();
+      break;
+    case "recover":
+      m.recover();
+      break;
+  }
+  return { state: m.s, effects: m.effects };
+}
+
+/** When the shell must wake the run next (epoch ms), or null when nothing is scheduled. */
+export function nextWake(state: RunState): number | null {
+  if (state.status === "pending") return 0;
+  if (state.status !== "running" || !state.current) return null;
+  const step = state.steps.find((s) => s.node_id === state.current);
+  const at = step?.next_attempt_at ?? step?.wake_at;
+  return at ? Date.parse(at) : null;
+}
+
+/** The values `{{...}}` can reach while a run is at `now`. */
+export function runScope(state: RunState, now: Date): Scope {
+  const steps: Scope["steps"] = {};
+  for (const s of state.steps) if (s.output !== null && s.output !== undefined) steps[s.node_id] = { output: s.output };
+  return {
+    trigger: state.trigger,
+    steps,
+    workflow: { id: state.workflow_id, name: state.workflow_name, version: state.workflow_version },
+    run: { id: state.id },
+    now: now.toISOString(),
+    today: utcDate(now),
+  };
+}
+
+/** Nodes reachable from `from`, itself included. */
+function reachable(from: string | undefined, nodes: Map<string, WorkflowNode>): Set<string> {
+  const seen = new Set<string>();
+  const stack = from ? [from] : [];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id) || !nodes.has(id)) continue;
+    seen.add(id);
+    for (const s of successors(nodes.get(id)!)) stack.push(s.id);
+  }
+  return seen;
+}
+
+class Machine {
+  readonly s: RunState;
+  readonly effects: Effect[] = [];
+  private readonly nodes: Map<string, WorkflowNode>;
+  private readonly position = new Map<string, number>();
+  private readonly copied = new Set<number>();
+  private readonly iso: string;
+
+  constructor(
+    state: RunState,
+    private readonly def: Definition,
+    private readonly clock: Clock,
+  ) {
+    // Copy on write: untouched steps keep their identity, so the shell persists only what changed.
+    this.s = { ...state, steps: [...state.steps], summary: { ...state.summary } };
+    this.nodes = new Map(def.nodes.map((n) => [n.id, n]));
+    state.steps.forEach((st, i) => this.position.set(st.node_id, i));
+    this.iso = clock.now.toISOString();
+  }
+
+  private peek(id: string): StepState {
+    return this.s.steps[this.position.get(id)!]!;
+  }
+
+  private edit(id: string): StepState {
+    const i = this.position.get(id)!;
+    if (!this.copied.has(i)) {
+      const st = this.s.steps[i]!;
+      this.s.steps[i] = { ...st, logs: [...st.logs], attempts: [...st.attempts] };
+      this.copied.add(i);
+    }
+    return this.s.steps[i]!;
+  }
+
+  private node(id: string): WorkflowNode {
+    return this.nodes.get(id)!;
+  }
+
+  private logStep(st: StepState, extra: Record<string, string | number | null> = {}) {
+    const started = st.attempts.at(-1)?.started_at ?? st.started_at;
+    const ms = st.finished_at && started ? Date.parse(st.finished_at) - Date.parse(started) : 0;
+    this.effects.push({
+      type: "log",
+      line: {
+        kind: "step",
+        run_id: this.s.id,
+        workflow_id: this.s.workflow_id,
+        node_id: st.node_id,
+        status: st.status,
+        attempt: st.attempts.length,
+        ms,
+        ...extra,
+      },
+    });
+  }
+
+  private logRun() {
+    this.effects.push({
+      type: "log",
+      line: {
+        kind: "run",
+        run_id: this.s.id,
+        workflow_id: this.s.workflow_id,
+        status: this.s.status,
+        test: this.s.test,
+        ms: this.s.finished_at ? Date.parse(this.s.finished_at) - Date.parse(this.s.started_at) : 0,
+        ...(this.s.error ? { error: this.s.error } : {}),
+      },
+    });
+  }
+
+  private addLog(st: StepState, message: string) {
+    st.logs.push({ at: this.iso, message });
+  }
+
+  // ------------------------------------------------------------------ events
+
+  start() {
+    if (this.s.status !== "pending") return;
+    this.s.status = "running";
+    this.logRun();
+    this.enter(this.def.start);
+  }
+
+  tick() {
+    if (this.s.status === "pending") return this.start();
+    if (this.s.status !== "running" || !this.s.current) return;
+    const id = this.s.current;
+    const st = this.peek(id);
+    if (st.status !== "running") return;
+    const now = this.clock.now.getTime();
+    if (st.next_attempt_at && Date.parse(st.next_attempt_at) <= now) {
+      this.beginAttempt(id);
+    } else if (st.wake_at && Date.parse(st.wake_at) <= now) {
+      if (st.type === "wait") {
+        const edit = this.edit(id);
+        edit.output = { waited_until: st.wake_at };
+        this.succeed(id);
+      } else {
+        this.execute(id); // a long step continues where its checkpoint says
+      }
+    }
+  }
+
+  result(nodeId: string, attempt: number, r: ActionResult, logs: LogEntry[] = []) {
+    if (this.s.status !== "running" || this.s.current !== nodeId) return;
+    const current = this.peek(nodeId);
+    const open = current.attempts.at(-1);
+    // A late answer (after a timeout, a cancel or a restart) belongs to an attempt already closed.
+    if (current.status !== "running" || current.attempts.length !== attempt || !open || open.finished_at) return;
+    const st = this.edit(nodeId);
+    st.logs.push(...logs);
+    if (r.ok === "continue") {
+      st.checkpoint = r.checkpoint;
+      st.wake_at = this.iso;
+      return;
+    }
+    st.attempts[st.attempts.length - 1] = { ...open, finished_at: this.iso, error: r.ok ? null : r.error };
+    if (r.ok) {
+      st.output = r.output;
+      delete st.checkpoint;
+      if (r.artifact) {
+        this.effects.push({ type: "artifact", node_id: nodeId, name: r.artifact.name, content_type: r.artifact.contentType, content: r.artifact.content });
+      }
+      const module = nodeModule(st.type) as ActionModule;
+      this.addSummary(module.summarize?.(r.output) ?? {});
+      this.succeed(nodeId);
+      return;
+    }
+    st.output = r.output ?? null;
+    st.error = r.error;
+    const policy = this.node(nodeId).retry ?? DEFAULT_RETRY;
+    if (r.retryable && st.attempts.length < policy.max_attempts) {
+      const delay = backoffDelay(policy, st.attempts.length, this.clock.random, r.retryAfterMs);
+      st.next_attempt_at = new Date(this.clock.now.getTime() + delay).toISOString();
+      this.addLog(st, `Attempt ${st.attempts.length} failed: ${r.error}. Retrying in ${formatDelay(delay)}.`);
+      this.logStep(st, { retry_in_ms: delay });
+      return;
+    }
+    const why = r.retryable ? `${r.error} (gave up after ${st.attempts.length} attempts)` : r.error;
+    this.fail(nodeId, why);
+  }
+
+  cancel() {
+    if (isTerminal(this.s.status)) return;
+    this.s.status = "cancelled";
+    this.s.finished_at = this.iso;
+    this.s.current = null;
+    for (const st of this.s.steps) {
+      if (st.status !== "pending" && st.status !== "running") continue;
+      const edit = this.edit(st.node_id);
+      const open = edit.attempts.at(-1);
+      if (open && !open.finished_at) edit.attempts[edit.attempts.length - 1] = { ...open, finished_at: this.iso, error: "cancelled" };
+      if (edit.status === "running") this.addLog(edit, "Cancelled while running");
+      edit.status = "cancelled";
+      edit.finished_at = this.iso;
+      edit.next_attempt_at = null;
+      edit.wake_at = null;
+      this.logStep(edit);
+    }
+    this.logRun();
+  }
+
+  recover() {
+    if (this.s.status === "pending") return this.start();
+    if (this.s.status !== "running" || !this.s.current) return;
+    const st = this.peek(this.s.current);
+    const open = st.attempts.at(-1);
+    // A continuation that is due keeps its attempt open on purpose; anything else open was cut off.
+    if (st.status === "running" && open && !open.finished_at && !st.wake_at) {
+      this.result(st.node_id, st.attempts.length, { ok: false, error: INTERRUPTED, retryable: true });
+    }
+  }
+
+  // ------------------------------------------------------------------ transitions
+
+  private enter(id: string): void {
+    this.s.current = id;
+    const node = this.node(id);
+    const st = this.edit(id);
+    st.status = "running";
+    st.started_at = this.iso;
+    const scope = runScope(this.s, this.clock.now);
+    if (node.type === "condition") return this.decide(id, node.config as ConditionGroup, scope);
+    if (node.type === "wait") return this.sleep(id, node.config as WaitConfig, scope);
+    let input: unknown;
+    try {
+      const module = nodeModule(node.type) as ActionModule;
+      input = module.resolve ? module.resolve(node.config, scope, this.clock.now) : interpolate(node.config, scope);
+    } catch (err) {
+      this.logStep(st);
+      return this.fail(id, `Could not prepare the input: ${message(err)}`);
+    }
+    st.input = input;
+    this.beginAttempt(id);
+  }
+
+  private decide(id: string, group: ConditionGroup, scope: Scope): void {
+    const st = this.edit(id);
+    let evaluated: ReturnType<typeof evaluateGroup>;
+    try {
+      evaluated = evaluateGroup(group, (operand, missingOk) => interpolate(operand, scope, { missingOk }));
+    } catch (err) {
+      this.logStep(st);
+      return this.fail(id, message(err));
+    }
+    st.input = { ...(group.all ? { all: evaluated.all } : {}), ...(group.any ? { any: evaluated.any } : {}) };
+    st.output = { result: evaluated.result, branch: evaluated.result ? "then" : "else" };
+    this.succeed(id);
+  }
+
+  private sleep(id: string, config: WaitConfig, scope: Scope): void {
+    const st = this.edit(id);
+    let until: number;
+    try {
+      until =
+        "duration" in config
+          ? this.clock.now.getTime() + durationMs(config.duration)
+          : parseCalendarDate(resolveDateSpec(config.until, scope, this.clock.now))!;
+    } catch (err) {
+      this.logStep(st);
+      return this.fail(id, message(err));
+    }
+    const wakeAt = new Date(until).toISOString();
+    st.input = { until: wakeAt };
+    if (until <= this.clock.now.getTime()) {
+      st.output = { waited_until: wakeAt };
+      return this.succeed(id);
+    }
+    st.wake_at = wakeAt;
+    this.addLog(st, `Waiting until ${wakeAt}`);
+    this.logStep(st, { wake_at: wakeAt });
+  }
+
+  private beginAttempt(id: string) {
+    const st = this.edit(id);
+    st.attempts.push({ started_at: this.iso, finished_at: null, error: null });
+    st.next_attempt_at = null;
+    this.logStep(st);
+    this.execute(id);
+  }
+
+  private execute(id: string) {
+    const st = this.edit(id);
+    st.wake_at = null;
+    this.effects.push({
+      type: "execute",
+      node_id: id,
+      attempt: st.attempts.length,
+      input: st.input,
+      checkpoint: st.checkpoint,
+      timeout_ms: this.node(id).timeout_ms ?? DEFAULT_STEP_TIMEOUT_MS,
+    });
+  }
+
+  private succeed(id: string): void {
+    const st = this.edit(id);
+    st.status = "succeeded";
+    st.finished_at = this.iso;
+    st.error = null;
+    st.next_attempt_at = null;
+    st.wake_at = null;
+    this.logStep(st);
+    const node = this.node(id);
+    if (node.type === "condition") {
+      const taken = (st.output as { result: boolean }).result ? node.then : node.else;
+      const other = (st.output as { result: boolean }).result ? node.else : node.then;
+      this.skipBranch(other, taken);
+      return this.goTo(taken);
+    }
+    this.goTo(node.next);
+  }
+
+  private fail(id: string, error: string): void {
+    const st = this.edit(id);
+    st.status = "failed";
+    st.error = error;
+    st.finished_at = this.iso;
+    st.next_attempt_at = null;
+    st.wake_at = null;
+    this.s.summary.errors += 1;
+    this.addLog(st, `Failed: ${error}`);
+    this.logStep(st);
+    const node = this.node(id);
+    if (node.on_error === "continue") {
+      // A condition that cannot be evaluated goes on as if it were false.
+      const next = node.type === "condition" ? node.else : node.next;
+      if (node.type === "condition") this.skipBranch(node.then, node.else);
+      return this.goTo(next);
+    }
+    this.finish("failed", `Step "${id}" failed: ${error}`);
+  }
+
+  /** Nodes only the branch not taken leads to will not run: they are recorded as skipped. */
+  private skipBranch(notTaken: string | undefined, taken: string | undefined) {
+    const keep = reachable(taken, this.nodes);
+    for (const id of reachable(notTaken, this.nodes)) {
+      if (keep.has(id) || this.peek(id).status !== "pending") continue;
+      this.markSkipped(id);
+    }
+  }
+
+  private markSkipped(id: string) {
+    const st = this.edit(id);
+    st.status = "skipped";
+    this.logStep(st);
+  }
+
+  private goTo(next: string | undefined): void {
+    if (next) return this.enter(next);
+    this.finish("completed", null);
+  }
+
+  private finish(status: "completed" | "failed", error: string | null): void {
+    this.s.status = status;
+    this.s.error = error;
+    this.s.finished_at = this.iso;
+    this.s.current = null;
+    // What never ran on the path taken did not happen: skipped, not pending forever.
+    for (const st of this.s.steps) if (st.status === "pending") this.markSkipped(st.node_id);
+    this.logRun();
+  }
+
+  private addSummary(delta: Partial<RunSummary>) {
+    for (const [k, v] of Object.entries(delta) as [keyof RunSummary, number][]) this.s.summary[k] += v;
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function formatDelay(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** The status every step has, for the D1 index. */
+export function stepStatuses(state: RunState): Record<string, StepStatus> {
+  return Object.fromEntries(state.steps.map((s) => [s.node_id, s.status]));
+}

@@ -1,0 +1,154 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { config } from "../config";
+import { parseEvents, type EntityEvent } from "../events/envelope";
+import { AppError, validationError } from "../errors";
+import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
+import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
+import { verifyStandardWebhook } from "../lib/signature";
+import { log } from "../log";
+import { inboxStub, pickShard } from "../queue/consumer";
+
+export const eventsApp = router();
+
+/** Records events in their inbox shard (durable) and hands them to the queue. */
+export async function acceptEvents(env: Env, events: EntityEvent[]): Promise<number> {
+  const shard = pickShard(events[0]!.id);
+  let result;
+  try {
+    result = await inboxStub(env, shard).accept(shard, events);
+  } catch (err) {
+    const overloaded = err instanceof Error && (err as { overloaded?: boolean }).overloaded;
+    log("events_refused", { shard, reason: overloaded ? "overloaded" : "unavailable", events: events.length });
+    throw new AppError(overloaded ? "rate_limited" : "unavailable", "The engine cannot take events right now; nothing was recorded. Send them again shortly.", {
+      headers: { "Retry-After": "2" },
+    });
+  }
+  if ("busy" in result) {
+    throw new AppError("rate_limited", `${result.pending} events are waiting to be processed; nothing was recorded. Slow down and send again.`, {
+      headers: { "Retry-After": "5" },
+    });
+  }
+  return result.accepted;
+}
+
+const EventSchema = z
+  .object({
+    id: z.string().openapi({ example: "evt_01JD8X" }),
+    type: z.string().openapi({ example: "inventory_item.updated" }),
+    entity_id: z.string().openapi({ example: "inv_42" }),
+    occurred_at: z.string().openapi({ example: "2026-11-22T10:00:00Z" }),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi("Event");
+
+eventsApp.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/",
+  summary: "Receive entity events from the platform (Standard Webhooks signature, no bearer token)",
+  description:
+    "One event or {\"events\": [...]} (at most 500, 1 MiB). 202 once recorded durably and queued: an accepted event is never lost, and the same id twice starts each workflow once.",
+  security: [],
+  request: {
+    headers: z.object({ "webhook-id": z.string(), "webhook-timestamp": z.string(), "webhook-signature": z.string() }),
+    body: { content: { "application/json": { schema: z.union([EventSchema, z.object({ events: z.array(EventSchema) })]) } } },
+  },
+  responses: {
+    202: jsonContent(z.object({ accepted: z.int() }), "Recorded and queued"),
+    400: errorResponse("A malformed event; nothing was recorded"),
+    401: errorResponse("Missing, wrong or stale signature; nothing was recorded"),
+    413: errorResponse("Over 1 MiB"),
+    429: errorResponse("Too many events waiting; try again after Retry-After seconds"),
+  },
+});
+
+eventsApp.post("/", async (c) => {
+  const body = await c.req.text();
+  const verified = await verifyStandardWebhook(config(c.env).EVENTS_SECRET, c.req.raw.headers, body, Date.now());
+  if (!verified.ok) throw new AppError("unauthorized", verified.reason);
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new AppError("bad_request", "The body is not valid JSON");
+  }
+  const parsed = parseEvents(json);
+  if (!parsed.ok) throw validationError(parsed.issues, "Some events are not valid; none were recorded");
+  const accepted = await acceptEvents(c.env, parsed.events);
+  return c.json({ accepted }, 202);
+});
+
+const DeadEventSchema = z
+  .object({
+    id: z.string(),
+    event_id: z.string().nullable(),
+    event: z.unknown(),
+    error: z.string(),
+    attempts: z.int(),
+    dead_at: z.string(),
+  })
+  .openapi("DeadEvent");
+
+interface DeadRow {
+  id: string;
+  event_id: string | null;
+  body: string;
+  attempts: number;
+  dead_at: string;
+}
+
+const deadView = (r: DeadRow) => {
+  const body = JSON.parse(r.body) as { event: EntityEvent | null; error: string };
+  return { id: r.id, event_id: r.event_id, event: body.event, error: body.error, attempts: r.attempts, dead_at: r.dead_at };
+};
+
+eventsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/dead",
+    summary: "Events the consumer gave up on, newest first (replayed ones are left out)",
+    request: { query: PageQuerySchema },
+    responses: { 200: jsonContent(pageSchema(DeadEventSchema), "A page of dead events"), ...commonErrors },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const after = decodeCursor(q.cursor, z.tuple([z.string(), z.string()]));
+    const { results } = await c.env.DB.prepare(
+      `SELECT id, event_id, body, attempts, dead_at FROM dead_events WHERE replayed_at IS NULL
+       ${after ? "AND (dead_at, id) < (?, ?)" : ""} ORDER BY dead_at DESC, id DESC LIMIT ?`,
+    )
+      .bind(...(after ?? []), q.limit + 1)
+      .all<DeadRow>();
+    const page = results.slice(0, q.limit);
+    const last = page.at(-1);
+    return c.json({ items: page.map(deadView), next_cursor: results.length > q.limit && last ? encodeCursor([last.dead_at, last.id]) : null }, 200);
+  },
+);
+
+eventsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/dead/{id}/replay",
+    summary: "Send a dead event through the engine again",
+    request: { params: z.object({ id: z.string().min(1).max(300).openapi({ param: { name: "id", in: "path" } }) }) },
+    responses: {
+      202: jsonContent(z.object({ replayed: z.literal(true), event_id: z.string() }), "Recorded and queued again"),
+      ...commonErrors,
+      404: errorResponse("No dead event has this id"),
+      409: errorResponse("Already replayed, or nothing to replay"),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await c.env.DB.prepare("SELECT id, event_id, body, attempts, dead_at, replayed_at FROM dead_events WHERE id = ?")
+      .bind(id)
+      .first<DeadRow & { replayed_at: string | null }>();
+    if (!row) throw new AppError("not_found", `No dead event has the id ${id}`);
+    if (row.replayed_at) throw new AppError("conflict", `This event was already replayed at ${row.replayed_at}`);
+    const { event } = deadView(row);
+    if (!event) throw new AppError("conflict", "This message held no event to replay");
+    await acceptEvents(c.env, [event as EntityEvent]);
+    await c.env.DB.prepare("UPDATE dead_events SET replayed_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
+    log("event_replayed", { id, event_id: (event as EntityEvent).id });
+    return c.json({ replayed: true as const, event_id: (event as EntityEvent).id }, 202);
+  },
+);
