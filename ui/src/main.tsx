@@ -1,7 +1,4 @@
 import { render } from "preact";
-
-function App() {
-  return <main>Workflows</main>;
-}
+import { App } from "./components/app";
 
 render(<App />, document.getElementById("app")!);

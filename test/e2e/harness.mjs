@@ -1,0 +1,147 @@
+// The pieces the browser tests stand on: free ports, the product under `npm start` in its own
+// process group, a Chromium page that records console errors, signed events, and waiting.
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { chromium } from "playwright-core";
+import { Webhook } from "standardwebhooks";
+
+export const TOKEN = "dev-token";
+export const EVENTS_SECRET = "whsec_bG9jYWwtZGV2LWV2ZW50cy1zZWNyZXQtMDAwMQ==";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 250 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    await sleep(intervalMs);
+  }
+}
+
+/**
+ * `npm start` on a free port with a fresh state folder, in its own process group so that
+ * stopping it also stops wrangler and workerd. Output goes to a log file, shown on failure.
+ */
+export async function startProduct() {
+  const [port, inspector] = [await freePort(), await freePort()];
+  const persist = await mkdtemp(join(tmpdir(), "e2e-state-"));
+  const logPath = join(persist, "server.log");
+  const log = createWriteStream(logPath);
+  const child = spawn("npm", ["start"], {
+    cwd: process.cwd(),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORT: String(port), PERSIST_TO: persist, INSPECTOR_PORT: String(inspector), CI: "1" },
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (exited) return;
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 50 && !exited; i++) await sleep(100);
+    if (!exited) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    if (!process.env.E2E_KEEP_STATE) await rm(persist, { recursive: true, force: true });
+  };
+  const tail = async (lines = 60) => (await readFile(logPath, "utf8").catch(() => "")).split("\n").slice(-lines).join("\n");
+  try {
+    await waitUntil(
+      "npm start to say it is ready",
+      async () => {
+        if (exited) throw new Error(`npm start exited early (${JSON.stringify(exited)})`);
+        return (await readFile(logPath, "utf8")).includes("start: ready");
+      },
+      { timeoutMs: 240_000, intervalMs: 500 },
+    );
+  } catch (err) {
+    await stop();
+    throw new Error(`${err.message}\n--- server log ---\n${await tail()}`);
+  }
+  return { base, port, persist, stop, tail };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+}
+
+/** A page whose console errors and uncaught exceptions are collected for the test to assert on. */
+export async function openPage(browser, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console.error: ${msg.text()} (${msg.location().url ?? ""})`);
+  });
+  page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
+  page.setDefaultTimeout(20_000);
+  return { context, page, errors };
+}
+
+export async function signIn(page, base) {
+  await page.goto(`${base}/`);
+  await page.getByRole("textbox", { name: "API token" }).fill(TOKEN);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("heading", { name: "Workflows", level: 1 }).waitFor();
+}
+
+/** Sends one event the way the platform does: Standard Webhooks signature over the raw body. */
+export async function sendEvent(base, event) {
+  const body = JSON.stringify(event);
+  const msgId = `msg_${event.id}`;
+  const now = new Date();
+  const signature = new Webhook(EVENTS_SECRET).sign(msgId, now, body);
+  const res = await fetch(`${base}/api/events`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": msgId,
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": signature,
+    },
+    body,
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+export async function apiGet(base, path) {
+  const res = await fetch(`${base}/api${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}

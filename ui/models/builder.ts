@@ -1,0 +1,560 @@
+import { batch, computed, createModel, effect, signal, untracked } from "@preact/signals";
+import {
+  api,
+  ApiError,
+  describeError,
+  type DefinitionInput,
+  type Issue,
+  type Workflow,
+  type WorkflowStatus,
+  type WorkflowVersion,
+} from "../src/api";
+import { defaultNode, NODE_ID_BASE, type NodeType, type TriggerInput } from "../src/lib/catalog";
+import {
+  allSteps,
+  findStep,
+  freeId,
+  fromDefinition,
+  insertStep,
+  moveOptions,
+  moveStep,
+  newKey,
+  removeStep,
+  renameNode,
+  stepsBefore,
+  toNodes,
+  updateStep,
+  type ChainRef,
+  type Flow,
+  type StepNode,
+} from "../src/lib/flow";
+import { setIn, type PathKey } from "../src/lib/util";
+import { router } from "./router";
+import { session } from "./session";
+import { createTestRun, type TestForm } from "./test-run";
+
+/** What the editor holds: the definition with its nodes laid out as a flow. */
+export interface Draft {
+  name: string;
+  description?: string | undefined;
+  trigger: TriggerInput;
+  flow: Flow;
+  meta?: Record<string, unknown> | undefined;
+}
+
+/** An API issue placed on the editor: on a step (by key) or on the workflow itself ("root"). */
+export interface PlacedIssue {
+  key: string;
+  /** The path below the step (e.g. "config.url") or from the definition's root. */
+  rest: string;
+  path: string;
+  message: string;
+  /** Blocks activation only (e.g. a credential that does not exist). */
+  activation: boolean;
+}
+
+export type SidePanel = "inspector" | "versions" | "json" | "test";
+export type Selection = "trigger" | "workflow" | (string & {});
+
+export const ROOT_KEY = "root";
+
+const EMPTY_TRIGGER: TriggerInput = {
+  entity: "inventory_item",
+  events: ["created", "updated"],
+  tags: { include: [], exclude: [], match: "any" },
+};
+
+function draftFrom(def: DefinitionInput): Draft {
+  return {
+    name: def.name ?? "",
+    description: def.description,
+    trigger: def.trigger ?? EMPTY_TRIGGER,
+    flow: fromDefinition(def),
+    meta: def.meta,
+  };
+}
+
+export function toDefinition(d: Draft): { def: DefinitionInput; keys: string[] } {
+  const { start, nodes, keys } = toNodes(d.flow);
+  const def: DefinitionInput = {
+    name: d.name,
+    ...(d.description ? { description: d.description } : {}),
+    trigger: d.trigger,
+    start,
+    nodes,
+    ...(d.meta ? { meta: d.meta } : {}),
+  };
+  return { def, keys };
+}
+
+function place(issues: Issue[], keys: string[], activation: boolean): PlacedIssue[] {
+  return issues.map((i) => {
+    const m = /^nodes\.(\d+)(?:\.(.*))?$/.exec(i.path);
+    const key = m ? keys[Number(m[1])] : undefined;
+    if (m && key) return { key, rest: m[2] ?? "", path: i.path, message: i.message, activation };
+    return { key: ROOT_KEY, rest: i.path, path: i.path, message: i.message, activation };
+  });
+}
+
+/** Hands the view over from "new" to the created workflow's page. */
+let handoff: { notice: string; selected: number | "trigger" | "workflow"; panel: SidePanel; test: TestForm | null } | null = null;
+
+export const BuilderModel = createModel((workflowId: string | null) => {
+  const data = {
+    workflow: signal<Workflow | null>(null),
+    draft: signal<Draft>({ name: "", trigger: EMPTY_TRIGGER, flow: { root: { steps: [] }, detached: [] } }),
+    /** JSON of the definition as last loaded or saved; the draft is dirty when it differs. */
+    savedJson: signal<string>(""),
+    credentials: signal<string[] | null>(null),
+    versions: signal<WorkflowVersion[] | null>(null),
+    versionsCursor: signal<string | null>(null),
+    issues: signal<PlacedIssue[]>([]),
+  };
+  const view = {
+    loading: signal(workflowId !== null),
+    loadError: signal<string | null>(null),
+    credentialsError: signal<string | null>(null),
+    versionsError: signal<string | null>(null),
+    selected: signal<Selection>("trigger"),
+    panel: signal<SidePanel>("inspector"),
+    /** Where the "add a step" menu is open. */
+    adding: signal<{ ref: ChainRef; index: number } | null>(null),
+    busy: signal<null | "saving" | "checking" | "status" | "versions">(null),
+    message: signal<{ kind: "ok" | "error"; text: string } | null>(null),
+    /** Problems the browser found before sending (JSON that does not parse), by field id. */
+    localErrors: signal<Record<string, string>>({}),
+    /** Validate again as the user edits, once a check has shown issues. */
+    liveCheck: signal(false),
+    confirm: signal<{ title: string; text: string; action: string; run: () => void } | null>(null),
+    /** An element id to focus after the next render (issue links, new steps). */
+    focusId: signal<string | null>(null),
+  };
+
+  const definition = computed(() => toDefinition(data.draft.value));
+  const dirty = computed(() => JSON.stringify(definition.value.def) !== data.savedJson.value);
+  const status = computed<WorkflowStatus | "new">(() => data.workflow.value?.status ?? "new");
+  /** An archived workflow cannot change: the editor shows it but offers no edits. */
+  const readOnly = computed(() => status.value === "archived");
+
+  function setDraft(d: Draft) {
+    data.draft.value = d;
+  }
+  function editFlow(f: (flow: Flow) => Flow) {
+    const d = data.draft.peek();
+    setDraft({ ...d, flow: f(d.flow) });
+  }
+
+  async function load() {
+    if (workflowId === null) {
+      const d = draftFrom({ name: "", trigger: EMPTY_TRIGGER, start: "", nodes: [] });
+      batch(() => {
+        setDraft(d);
+        data.savedJson.value = JSON.stringify(toDefinition(d).def);
+        view.loading.value = false;
+      });
+      return;
+    }
+    view.loading.value = true;
+    view.loadError.value = null;
+    try {
+      const wf = await api.getWorkflow(workflowId);
+      const d = draftFrom(wf.definition);
+      batch(() => {
+        data.workflow.value = wf;
+        setDraft(d);
+        data.savedJson.value = JSON.stringify(toDefinition(d).def);
+        if (handoff) {
+          view.message.value = { kind: "ok", text: handoff.notice };
+          const sel = handoff.selected;
+          view.selected.value = typeof sel === "number" ? (allSteps(d.flow)[sel]?.key ?? "trigger") : sel;
+          view.panel.value = handoff.panel;
+        }
+      });
+      const form = handoff?.test;
+      handoff = null;
+      // "Save and start test run" on a new workflow: the test starts once it exists.
+      if (form) {
+        test.restore(form);
+        void test.start();
+      }
+    } catch (err) {
+      view.loadError.value = err instanceof ApiError && err.status === 404 ? `There is no workflow with the id ${workflowId}.` : `Could not load the workflow: ${describeError(err)}`;
+    } finally {
+      view.loading.value = false;
+    }
+  }
+
+  async function loadCredentials() {
+    view.credentialsError.value = null;
+    try {
+      data.credentials.value = (await api.credentials()).items.map((c) => c.name);
+    } catch (err) {
+      view.credentialsError.value = `Could not load credential names: ${describeError(err)}`;
+    }
+  }
+
+  effect(() => {
+    if (!session.signedIn.value) return;
+    void session.epoch.value;
+    untracked(() => {
+      void load();
+      void loadCredentials();
+    });
+  });
+
+  // Leaving with unsaved edits asks first: in-app links through the router, reloads and tab
+  // closes through the browser's own prompt.
+  effect(() => {
+    if (!dirty.value || view.loading.value) return;
+    const onUnload = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", onUnload);
+    const release = router.guard(() => "This workflow has unsaved changes. Leave without saving them?");
+    return () => {
+      window.removeEventListener("beforeunload", onUnload);
+      release();
+    };
+  });
+
+  // Once a check has shown issues, check again shortly after each edit so they stay current.
+  effect(() => {
+    if (!view.liveCheck.value) return;
+    const { def, keys } = definition.value;
+    const timer = setTimeout(() => void validate(def, keys, true), 700);
+    return () => clearTimeout(timer);
+  });
+
+  let validateSeq = 0;
+  /** Asks the API; places issues; true when nothing blocks saving. */
+  async function validate(def: DefinitionInput, keys: string[], quiet: boolean): Promise<{ ok: boolean; activation: PlacedIssue[] } | null> {
+    const mine = ++validateSeq;
+    try {
+      const result = await api.validate(def);
+      // A background re-check that a newer check overtook is dropped; an explicit one (save,
+      // check, activate) always answers its caller.
+      if (quiet && mine !== validateSeq) return null;
+      const placed = [...place(result.issues, keys, false), ...place(result.activation_issues, keys, true)];
+      data.issues.value = placed;
+      if (placed.length === 0) {
+        view.liveCheck.value = false;
+        if (quiet && view.message.peek()?.kind === "error") view.message.value = { kind: "ok", text: "All problems are fixed." };
+      }
+      return { ok: result.valid, activation: placed.filter((i) => i.activation) };
+    } catch (err) {
+      if (!quiet || mine === validateSeq) {
+        view.message.value = { kind: "error", text: `Could not ${quiet ? "re-check the workflow after your edit" : "check the workflow"}: ${describeError(err)}` };
+      }
+      return null;
+    }
+  }
+
+  function localProblems(): string | null {
+    const errs = Object.values(view.localErrors.peek());
+    return errs.length > 0 ? `Fix the highlighted field first: ${errs[0]}` : null;
+  }
+
+  function describeIssues(n: number, what: string) {
+    return `${what}: ${n} ${n === 1 ? "problem needs" : "problems need"} fixing — see the highlighted fields.`;
+  }
+
+  async function check() {
+    const local = localProblems();
+    if (local) {
+      view.message.value = { kind: "error", text: local };
+      return;
+    }
+    view.busy.value = "checking";
+    view.message.value = null;
+    const { def, keys } = definition.peek();
+    const r = await validate(def, keys, false);
+    view.busy.value = null;
+    if (!r) return;
+    const n = data.issues.peek().length;
+    if (n === 0) view.message.value = { kind: "ok", text: "No problems found. The workflow can be saved and activated." };
+    else {
+      view.liveCheck.value = true;
+      view.message.value = { kind: "error", text: r.ok ? `Can be saved, but not activated yet: ${n} ${n === 1 ? "problem" : "problems"}.` : describeIssues(n, "Not ready") };
+    }
+  }
+
+  function selectedIndex(): number | "trigger" | "workflow" {
+    const sel: string = view.selected.peek();
+    if (sel === "trigger" || sel === "workflow") return sel;
+    return Math.max(0, allSteps(data.draft.peek().flow).findIndex((s) => s.key === sel));
+  }
+
+  /** Set while "Save and start test run" saves a new workflow, so its page starts the test. */
+  let testHandoff: TestForm | null = null;
+
+  async function save(): Promise<boolean> {
+    const local = localProblems();
+    if (local) {
+      view.message.value = { kind: "error", text: local };
+      return false;
+    }
+    view.busy.value = "saving";
+    view.message.value = null;
+    const { def, keys } = definition.peek();
+    try {
+      const r = await validate(def, keys, false);
+      if (!r) return false;
+      if (!r.ok) {
+        view.liveCheck.value = true;
+        view.message.value = { kind: "error", text: describeIssues(data.issues.peek().filter((i) => !i.activation).length, "Not saved") };
+        return false;
+      }
+      const wf = data.workflow.peek();
+      if (wf?.status === "active" && r.activation.length > 0) {
+        // An active workflow only takes a definition it can run; say why here rather than send it.
+        view.liveCheck.value = true;
+        view.message.value = { kind: "error", text: describeIssues(r.activation.length, "Not saved: the workflow is active and could not run this") };
+        return false;
+      }
+      if (!wf) {
+        const created = await api.createWorkflow(def);
+        handoff = { notice: `Saved as a draft (version ${created.version}).`, selected: selectedIndex(), panel: view.panel.peek(), test: testHandoff };
+        data.savedJson.value = JSON.stringify(def);
+        router.navigate(`/workflows/${encodeURIComponent(created.id)}`, { replace: true });
+        return true;
+      }
+      const saved = await api.saveWorkflow(wf.id, def);
+      batch(() => {
+        data.workflow.value = saved;
+        data.savedJson.value = JSON.stringify(def);
+        if (data.versions.peek()) void loadVersions();
+        view.message.value = { kind: "ok", text: `Saved version ${saved.version}.` };
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.issues.length > 0) {
+        data.issues.value = place(err.issues, keys, err.status === 422);
+        view.liveCheck.value = true;
+      }
+      view.message.value = { kind: "error", text: `Not saved: ${describeError(err)}` };
+      return false;
+    } finally {
+      view.busy.value = null;
+    }
+  }
+
+  async function applyStatus(target: WorkflowStatus) {
+    // Activation runs what the editor shows, so unsaved edits are saved first; pausing,
+    // returning to draft or archiving leave the definition as it is.
+    if (target === "active" && (dirty.peek() || !data.workflow.peek())) {
+      const ok = await save();
+      if (!ok || !data.workflow.peek()) return;
+    }
+    const wf = data.workflow.peek();
+    if (!wf) return;
+    view.busy.value = "status";
+    view.message.value = null;
+    try {
+      if (target === "active") {
+        // Ask first, so the reasons land on their fields instead of arriving as a refusal.
+        const { def, keys } = definition.peek();
+        const r = await validate(def, keys, false);
+        if (!r) return;
+        if (data.issues.peek().length > 0) {
+          view.liveCheck.value = true;
+          view.message.value = { kind: "error", text: describeIssues(data.issues.peek().length, "Not activated") };
+          return;
+        }
+      }
+      const next = await api.setStatus(wf.id, target);
+      data.workflow.value = next;
+      const words: Record<WorkflowStatus, string> = {
+        active: "Active: matching events now start runs.",
+        paused: "Paused: no new runs start until it is activated again.",
+        draft: "Back to draft: no runs start.",
+        archived: "Archived: it no longer starts runs and cannot be changed.",
+      };
+      view.message.value = { kind: "ok", text: words[next.status] };
+    } catch (err) {
+      if (err instanceof ApiError && err.issues.length > 0) {
+        data.issues.value = place(err.issues, definition.peek().keys, true);
+      }
+      view.message.value = { kind: "error", text: `Status not changed: ${describeError(err)}` };
+    } finally {
+      view.busy.value = null;
+    }
+  }
+
+  async function loadVersions(more = false) {
+    const wf = data.workflow.peek();
+    if (!wf) return;
+    view.busy.value = "versions";
+    view.versionsError.value = null;
+    try {
+      const page = await api.listVersions(wf.id, more ? data.versionsCursor.peek() : null);
+      data.versions.value = more ? [...(data.versions.peek() ?? []), ...page.items] : page.items;
+      data.versionsCursor.value = page.next_cursor;
+    } catch (err) {
+      view.versionsError.value = `Could not load the version history: ${describeError(err)}`;
+    } finally {
+      view.busy.value = null;
+    }
+  }
+
+  function replaceDefinition(def: DefinitionInput, text: string) {
+    batch(() => {
+      setDraft(draftFrom(def));
+      data.issues.value = [];
+      view.localErrors.value = {};
+      view.selected.value = "trigger";
+      view.panel.value = "inspector";
+      view.message.value = { kind: "ok", text };
+      view.liveCheck.value = true;
+    });
+  }
+
+  const test = createTestRun({
+    workflowId: () => data.workflow.peek()?.id ?? null,
+    trigger: () => data.draft.peek().trigger,
+    dirty: () => dirty.peek(),
+    async save(form) {
+      testHandoff = form;
+      try {
+        return await save();
+      } finally {
+        testHandoff = null;
+      }
+    },
+  });
+
+  return {
+    data,
+    view,
+    definition,
+    dirty,
+    status,
+    readOnly,
+    test,
+    reload: () => load(),
+    loadCredentials,
+    select(sel: Selection) {
+      batch(() => {
+        view.selected.value = sel;
+        view.panel.value = "inspector";
+        view.adding.value = null;
+      });
+    },
+    openPanel(panel: SidePanel) {
+      view.panel.value = panel;
+      if (panel === "versions" && !data.versions.peek()) void loadVersions();
+    },
+    focus(id: string | null) {
+      view.focusId.value = id;
+    },
+    setRoot(path: readonly PathKey[], value: unknown) {
+      const d = data.draft.peek();
+      setDraft(setIn(d, path, value));
+    },
+    setNode(key: string, path: readonly PathKey[], value: unknown) {
+      editFlow((flow) => updateStep(flow, key, (s) => ({ ...s, node: setIn(s.node, path, value) as StepNode })));
+    },
+    renameNode(key: string, id: string) {
+      editFlow((flow) => renameNode(flow, key, id));
+    },
+    openAdd(ref: ChainRef, index: number) {
+      view.adding.value = { ref, index };
+    },
+    closeAdd() {
+      view.adding.value = null;
+    },
+    addStep(ref: ChainRef, index: number, type: NodeType) {
+      const flow = data.draft.peek().flow;
+      const id = freeId(flow, NODE_ID_BASE[type]);
+      const key = newKey();
+      // A new "add items" reads the plan of the nearest plan step before it.
+      const probe = insertStep(flow, ref, index, { key, node: { id, type: "wait", config: { duration: { hours: 1 } } } });
+      const planStep = stepsBefore(probe, key)
+        .reverse()
+        .find((s) => s.node.type === "create_or_get_plan");
+      const node = defaultNode(type, id, { planStepId: planStep?.node.id });
+      batch(() => {
+        editFlow((f) => insertStep(f, ref, index, { key, node, ...(type === "condition" ? { else: { steps: [] } } : {}) }));
+        view.adding.value = null;
+        view.selected.value = key;
+        view.panel.value = "inspector";
+        // Straight into the new step's form: that is what the user does next.
+        view.focusId.value = `inspector-${key}`;
+      });
+    },
+    removeStep(key: string) {
+      const step = findStep(data.draft.peek().flow, key);
+      if (!step) return;
+      const inner = (step.then?.steps.length ?? 0) + (step.else?.steps.length ?? 0);
+      const run = () =>
+        batch(() => {
+          editFlow((f) => removeStep(f, key));
+          if (view.selected.peek() === key) view.selected.value = "trigger";
+          view.confirm.value = null;
+          view.focusId.value = "card-trigger";
+        });
+      if (inner > 0) {
+        view.confirm.value = {
+          title: `Remove “${step.node.name || step.node.id}”?`,
+          text: `This condition has ${inner} ${inner === 1 ? "step" : "steps"} in its branches; they are removed with it.`,
+          action: "Remove condition and branches",
+          run,
+        };
+      } else run();
+    },
+    moveStep(key: string, dir: -1 | 1) {
+      editFlow((f) => moveStep(f, key, dir));
+      // Keep focus on the arrow that was pressed, so pressing again keeps moving; if the step
+      // cannot move further that way, on the step itself.
+      const can = moveOptions(data.draft.peek().flow, key);
+      view.focusId.value = (dir === -1 ? can.up : can.down) ? `move-${dir === -1 ? "up" : "down"}-${key}` : `step-${key}`;
+    },
+    setLocalError(id: string, message: string | null) {
+      const cur = view.localErrors.peek();
+      if ((cur[id] ?? null) === message) return;
+      const next = { ...cur };
+      if (message === null) delete next[id];
+      else next[id] = message;
+      view.localErrors.value = next;
+    },
+    check,
+    save,
+    setStatus(target: WorkflowStatus) {
+      if (target === "archived") {
+        view.confirm.value = {
+          title: "Archive this workflow?",
+          text: "An archived workflow starts no runs and cannot be changed or activated again. Its runs and versions stay visible.",
+          action: "Archive",
+          run: () => {
+            view.confirm.value = null;
+            void applyStatus("archived");
+          },
+        };
+        return;
+      }
+      void applyStatus(target);
+    },
+    closeConfirm() {
+      view.confirm.value = null;
+    },
+    loadVersions,
+    loadMoreVersions: () => loadVersions(true),
+    restoreVersion(v: WorkflowVersion) {
+      replaceDefinition(v.definition, `Version ${v.version} is now in the editor. Save to make it the current version.`);
+    },
+    /** Loads pasted or uploaded JSON into the editor; returns a problem in words, or null. */
+    importJson(text: string): string | null {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        return `This is not JSON: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (!value || typeof value !== "object" || Array.isArray(value)) return "Expected a workflow definition: a JSON object with name, trigger, start and nodes";
+      const v = value as Partial<DefinitionInput> & { definition?: DefinitionInput };
+      // Accept a whole workflow record (as GET /api/workflows/{id} answers) as well as a bare definition.
+      const def = v.definition && typeof v.definition === "object" ? v.definition : (v as DefinitionInput);
+      if (!def.trigger || typeof def.trigger !== "object") return "The definition has no trigger object";
+      if (!Array.isArray(def.nodes)) return "The definition has no nodes list";
+      replaceDefinition(def, "Imported into the editor. Check the highlighted fields, then save to make a new version.");
+      return null;
+    },
+  };
+});

@@ -1,0 +1,93 @@
+import { computed, createModel, effect, signal, untracked } from "@preact/signals";
+import { api, describeError, type WorkflowListItem, type WorkflowStatus } from "../src/api";
+import { router } from "./router";
+import { session } from "./session";
+
+export const STATUS_FILTERS: readonly (WorkflowStatus | "")[] = ["", "draft", "active", "paused", "archived"];
+
+/** The workflows list: rows and paging (domain) apart from filter, progress and messages (view). */
+export const WorkflowsModel = createModel(() => {
+  const data = {
+    items: signal<WorkflowListItem[]>([]),
+    nextCursor: signal<string | null>(null),
+    loaded: signal(false),
+  };
+  const view = {
+    status: computed(() => router.query.value.get("status") ?? ""),
+    loading: signal(false),
+    error: signal<string | null>(null),
+    /** Outcome of the last row action, in words. */
+    notice: signal<{ text: string; href?: string } | null>(null),
+    /** The row an action is running on. */
+    busyId: signal<string | null>(null),
+    confirmArchive: signal<WorkflowListItem | null>(null),
+  };
+
+  let seq = 0;
+  async function load(more = false) {
+    const mine = ++seq;
+    view.loading.value = true;
+    view.error.value = null;
+    try {
+      const page = await api.listWorkflows({ status: view.status.peek() || undefined, limit: 50, cursor: more ? data.nextCursor.peek() : undefined });
+      if (mine !== seq) return;
+      data.items.value = more ? [...data.items.peek(), ...page.items] : page.items;
+      data.nextCursor.value = page.next_cursor;
+      data.loaded.value = true;
+    } catch (err) {
+      if (mine === seq) view.error.value = `Could not load workflows: ${describeError(err)}`;
+    } finally {
+      if (mine === seq) view.loading.value = false;
+    }
+  }
+
+  effect(() => {
+    void view.status.value;
+    if (!session.signedIn.value) return;
+    void session.epoch.value;
+    untracked(() => void load());
+  });
+
+  return {
+    data,
+    view,
+    reload: () => load(),
+    loadMore: () => load(true),
+    setStatus(status: string) {
+      router.setQuery({ status: status || null });
+    },
+    async duplicate(item: WorkflowListItem) {
+      view.busyId.value = item.id;
+      view.notice.value = null;
+      view.error.value = null;
+      try {
+        const wf = await api.getWorkflow(item.id);
+        const copy = await api.createWorkflow({ ...wf.definition, name: `Copy of ${wf.definition.name}`.slice(0, 200) });
+        view.notice.value = { text: `Created “${copy.name}” as a draft.`, href: `/workflows/${copy.id}` };
+        await load();
+      } catch (err) {
+        view.error.value = `Could not duplicate “${item.name}”: ${describeError(err)}`;
+      } finally {
+        view.busyId.value = null;
+      }
+    },
+    askArchive(item: WorkflowListItem | null) {
+      view.confirmArchive.value = item;
+    },
+    async archive(item: WorkflowListItem) {
+      view.confirmArchive.value = null;
+      view.busyId.value = item.id;
+      view.notice.value = null;
+      view.error.value = null;
+      try {
+        await api.setStatus(item.id, "archived");
+        view.notice.value = { text: `Archived “${item.name}”. It no longer starts runs.` };
+        await load();
+      } catch (err) {
+        view.error.value = `Could not archive “${item.name}”: ${describeError(err)}`;
+      } finally {
+        view.busyId.value = null;
+      }
+    },
+  };
+});

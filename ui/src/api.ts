@@ -1,0 +1,228 @@
+/**
+ * The typed client of the public API (SPEC §7–10). Definition payloads are typed by the worker's
+ * zod schemas through `import type`, so the bundle carries no schema code. Every failure becomes
+ * an ApiError with a sentence a person can read; callers show it, never swallow it.
+ */
+import type { RunSummary } from "../../worker/actions/types";
+import type { PlanKind } from "../../worker/actions/plan-common";
+import type { EventKind, TriggerEntity } from "../../worker/definition/common";
+import type { Definition, DefinitionInput, Trigger } from "../../worker/definition/schema";
+import type { WorkflowStatus } from "../../worker/engine/workflow-status";
+import type { RUN_STATUSES, STEP_STATUSES } from "../../worker/engine/run-state";
+import type { EntityKind, EntitySnapshot } from "../../worker/entities";
+import type { ErrorBody, Issue } from "../../worker/errors";
+import type { Plan, PLAN_STATUSES, PlanItemSchema } from "../../worker/planning/plan-store";
+import type { RunSchema } from "../../worker/routes/runs";
+import type { z } from "zod";
+
+export type { Definition, DefinitionInput, Issue, PlanKind, RunSummary, Trigger, TriggerEntity, EventKind, WorkflowStatus };
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Workflow {
+  id: string;
+  name: string;
+  description: string | null;
+  status: WorkflowStatus;
+  version: number;
+  trigger_entity: string;
+  created_at: string;
+  updated_at: string;
+  definition: Definition;
+}
+
+export interface WorkflowListItem extends Omit<Workflow, "definition"> {
+  trigger: Trigger;
+  node_count: number;
+  stats: { last_run: { id: string; status: string; started_at: string } | null; runs_24h: number };
+}
+
+export interface WorkflowVersion {
+  version: number;
+  created_at: string;
+  definition: Definition;
+}
+
+export interface Validation {
+  valid: boolean;
+  issues: Issue[];
+  activation_issues: Issue[];
+}
+
+// Run, plan and entity payloads: types from the worker's own zod schemas (import type only).
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export const LIVE_RUN_STATUSES: readonly string[] = ["pending", "running"];
+
+type RunRecord = z.infer<typeof RunSchema>;
+/** A run as GET /api/runs/{id} answers; its schema leaves `definition` open, it is the pinned version's. */
+export interface RunDetail extends Omit<RunRecord, "definition"> {
+  definition: Definition;
+}
+export type StepRecord = RunRecord["steps"][number];
+export type RunTrigger = RunRecord["trigger"];
+
+/** A row of GET /api/runs (the route does not export its list schema; these are the same fields). */
+export interface RunListItem extends Pick<RunRecord, "id" | "workflow_id" | "workflow_version" | "status" | "test" | "started_at" | "finished_at" | "error"> {
+  event_id: string | null;
+  entity: string | null;
+  entity_id: string | null;
+  summary: RunSummary | null;
+  steps: Record<string, StepStatus>;
+}
+
+export interface TestEvent {
+  type?: string;
+  entity_id: string;
+  data: unknown;
+  previous?: unknown;
+}
+
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+export type PlanListItem = Plan;
+export type PlanItem = z.infer<typeof PlanItemSchema>;
+export interface PlanDetail extends Plan {
+  items: PlanItem[];
+  /** Pass as items_cursor for the next lines; null after the last. */
+  items_next_cursor: string | null;
+}
+
+export type { EntityKind, EntitySnapshot };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** A sentence for any failure, with the API's issues listed after it. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    const issues = err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    return issues.length > 0 ? `${err.message} (${issues.join("; ")})` : err.message;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+interface Hooks {
+  token(): string | null;
+  /** A 401: the token is missing or no longer accepted. */
+  unauthorized(message: string): void;
+}
+
+let hooks: Hooks = { token: () => null, unauthorized: () => {} };
+
+export function configureApi(h: Hooks): void {
+  hooks = h;
+}
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "The request was not accepted",
+  401: "The API token was not accepted",
+  403: "This is not allowed",
+  404: "Not found",
+  405: "This endpoint does not accept this method",
+  409: "This conflicts with the current state",
+  413: "The request is too large",
+  422: "This cannot be done as it stands",
+  429: "Too many requests; wait a moment and try again",
+  500: "The server failed",
+  502: "The server is not reachable right now",
+  503: "The server is not available right now",
+};
+
+async function send(method: string, path: string, opts: { query?: Query; body?: unknown; token?: string | null } = {}): Promise<Response> {
+  const headers: Record<string, string> = {};
+  const token = opts.token !== undefined ? opts.token : hooks.token();
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(withQuery(`/api${path}`, opts.query), { method, headers, body });
+  } catch (err) {
+    throw new ApiError(0, "network", `Could not reach the server (${err instanceof Error ? err.message : String(err)}); check your connection and try again`);
+  }
+  if (res.ok) return res;
+  let parsed: ErrorBody | undefined;
+  try {
+    parsed = (await res.json()) as ErrorBody;
+  } catch {
+    // Not our JSON error shape (a proxy page, an empty body): fall back to the status.
+  }
+  const e = parsed?.error;
+  const error = new ApiError(
+    res.status,
+    e?.code ?? `http_${res.status}`,
+    e?.message ?? `${STATUS_TEXT[res.status] ?? "The request failed"} (HTTP ${res.status})`,
+    e?.issues ?? [],
+  );
+  if (res.status === 401 && opts.token === undefined) hooks.unauthorized(error.message);
+  throw error;
+}
+
+async function json<T>(method: string, path: string, opts: { query?: Query; body?: unknown; token?: string | null } = {}): Promise<T> {
+  const res = await send(method, path, opts);
+  try {
+    return (await res.json()) as T;
+  } catch {
+    throw new ApiError(res.status, "bad_response", `The server sent an answer that is not JSON for ${method} /api${path}`);
+  }
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  /** Checks a token without touching the stored one; throws ApiError 401 when it is refused. */
+  checkToken: (token: string) => json<Page<WorkflowListItem>>("GET", "/workflows", { query: { limit: 1 }, token }),
+
+  listWorkflows: (q: { status?: string; limit?: number; cursor?: string | null }) => json<Page<WorkflowListItem>>("GET", "/workflows", { query: q }),
+  getWorkflow: (id: string) => json<Workflow>("GET", `/workflows/${enc(id)}`),
+  createWorkflow: (def: DefinitionInput) => json<Workflow>("POST", "/workflows", { body: def }),
+  saveWorkflow: (id: string, def: DefinitionInput) => json<Workflow>("PUT", `/workflows/${enc(id)}`, { body: def }),
+  setStatus: (id: string, status: WorkflowStatus) => json<Workflow>("POST", `/workflows/${enc(id)}/status`, { body: { status } }),
+  listVersions: (id: string, cursor?: string | null) => json<Page<WorkflowVersion>>("GET", `/workflows/${enc(id)}/versions`, { query: { limit: 100, cursor } }),
+  getVersion: (id: string, version: number) => json<{ version: number; definition: Definition }>("GET", `/workflows/${enc(id)}/versions/${version}`),
+  validate: (def: unknown) => json<Validation>("POST", "/workflows/validate", { body: def }),
+  credentials: () => json<Page<{ name: string }>>("GET", "/credentials"),
+  startTest: (id: string, event: TestEvent) => json<{ id: string }>("POST", `/workflows/${enc(id)}/test`, { body: event }),
+
+  listRuns: (q: { workflow_id?: string; status?: string; test?: string; limit?: number; cursor?: string | null }) => json<Page<RunListItem>>("GET", "/runs", { query: q }),
+  getRun: (id: string) => json<RunDetail>("GET", `/runs/${enc(id)}`),
+  cancelRun: (id: string) => json<RunDetail>("POST", `/runs/${enc(id)}/cancel`),
+  /** The sent email's HTML body (or the raw RFC 822 message); fetched with the token, shown via srcdoc. */
+  stepMessage: async (runId: string, nodeId: string, as: "html" | "raw") => {
+    const res = await send("GET", `/runs/${enc(runId)}/steps/${enc(nodeId)}/message`, { query: as === "html" ? { as: "html" } : {} });
+    return res.text();
+  },
+
+  listPlans: (q: { kind?: string; status?: string; limit?: number; cursor?: string | null }) => json<Page<PlanListItem>>("GET", "/plans", { query: q }),
+  getPlan: (id: string, itemsCursor?: string | null) => json<PlanDetail>("GET", `/plans/${enc(id)}`, { query: { items_limit: 1000, items_cursor: itemsCursor } }),
+
+  listEntities: (entity: EntityKind, q: { q?: string; tag?: string; limit?: number; cursor?: string | null }) =>
+    json<Page<EntitySnapshot>>("GET", `/entities/${enc(entity)}`, { query: q }),
+  getEntity: (entity: EntityKind, id: string) => json<EntitySnapshot>("GET", `/entities/${enc(entity)}/${enc(id)}`),
+};

@@ -1,0 +1,297 @@
+import { useRef, useState } from "preact/hooks";
+import { ROOT_KEY, type PlacedIssue } from "../../../models/builder";
+import { EVENT_KINDS, humanize, withArticle } from "../../lib/catalog";
+import { allSteps } from "../../lib/flow";
+import { downloadText, formatDateTime, pathId, pretty, relativeTime, slug } from "../../lib/util";
+import { ErrorNote, JsonBlock, Link, Loading, Notice, StatusBadge } from "../common/ui";
+import type { Builder } from "./binders";
+
+/** "config.quantity.quantity" → "quantity › quantity": the path in the words of the form. */
+function fieldWords(i: PlacedIssue): string {
+  const parts = i.rest.split(".").filter((p) => p !== "" && p !== "config" && !(i.key === ROOT_KEY && p === "trigger"));
+  return parts.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : p.replaceAll("_", " "))).join(" › ");
+}
+
+/** Every issue, each with a button that opens its step and focuses the nearest field. */
+export function IssueSummary({ m }: { m: Builder }) {
+  const issues = m.data.issues.value;
+  if (issues.length === 0) return null;
+  const steps = allSteps(m.data.draft.value.flow);
+  const where = (i: PlacedIssue) => {
+    if (i.key === ROOT_KEY) return i.rest.startsWith("trigger") ? "Trigger" : "Workflow";
+    const s = steps.find((x) => x.key === i.key);
+    return s ? `Step “${s.node.name || s.node.id}”` : "A step";
+  };
+  const show = (i: PlacedIssue) => {
+    const prefix = i.key === ROOT_KEY ? "f-root" : `f-${i.key}`;
+    m.select(i.key === ROOT_KEY ? "trigger" : i.key);
+    const parts = i.rest ? i.rest.split(".") : [];
+    // After the panel has rendered (and scrolled to its top), focus the deepest field there is.
+    setTimeout(() => {
+      for (let n = parts.length; n >= 0; n--) {
+        const base = pathId(prefix, parts.slice(0, n));
+        const el = document.getElementById(base) ?? document.getElementById(`${base}-group`);
+        if (el) {
+          el.focus();
+          el.scrollIntoView({ block: "center" });
+          return;
+        }
+      }
+      document.getElementById(i.key === ROOT_KEY ? "card-trigger" : `step-${i.key}`)?.focus();
+    }, 50);
+  };
+  return (
+    <section class="issue-summary" aria-labelledby="issue-summary-title">
+      <h2 id="issue-summary-title">
+        {issues.length} {issues.length === 1 ? "problem" : "problems"} to fix
+      </h2>
+      <ul>
+        {issues.map((i, n) => (
+          <li key={n}>
+            <button type="button" class="link-btn" onClick={() => show(i)}>
+              {where(i)}
+              {fieldWords(i) && ` › ${fieldWords(i)}`}
+            </button>
+            : {i.message}
+            {i.activation && <span class="tag">blocks activation</span>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export function VersionsPanel({ m }: { m: Builder }) {
+  const versions = m.data.versions.value;
+  const wf = m.data.workflow.value;
+  const [viewing, setViewing] = useState<number | null>(null);
+  if (!wf) return <p class="hint">Save the workflow to start its version history.</p>;
+  return (
+    <section class="inspector" aria-labelledby="versions-title">
+      <header class="inspector-head">
+        <div>
+          <p class="eyebrow">History</p>
+          <h2 id="versions-title">Versions</h2>
+          <p class="hint">Every save is a version. Runs keep the version they started with.</p>
+        </div>
+      </header>
+      <ErrorNote error={m.view.versionsError.value} onRetry={() => void m.loadVersions()} />
+      {!versions && m.view.busy.value === "versions" && <Loading label="Loading versions…" />}
+      {versions && (
+        <ol class="versions">
+          {versions.map((v) => (
+            <li key={v.version} class="version">
+              <div class="version-head">
+                <strong>Version {v.version}</strong>
+                {v.version === wf.version && <StatusBadge status="active" label="current" />}
+                <time dateTime={v.created_at} title={formatDateTime(v.created_at)}>
+                  {relativeTime(v.created_at)}
+                </time>
+              </div>
+              <p class="hint">
+                {v.definition.name} · {v.definition.nodes.length} {v.definition.nodes.length === 1 ? "step" : "steps"}
+              </p>
+              <div class="row-actions">
+                <button type="button" class="btn btn-small" aria-expanded={viewing === v.version} onClick={() => setViewing(viewing === v.version ? null : v.version)}>
+                  {viewing === v.version ? "Hide JSON" : "View JSON"}
+                </button>
+                <button type="button" class="btn btn-small" onClick={() => m.restoreVersion(v)}>
+                  Load into editor
+                </button>
+              </div>
+              {viewing === v.version && <JsonBlock value={v.definition} label={`Definition of version ${v.version}`} />}
+            </li>
+          ))}
+        </ol>
+      )}
+      {m.data.versionsCursor.value && (
+        <button type="button" class="btn" onClick={() => void m.loadMoreVersions()}>
+          Older versions
+        </button>
+      )}
+    </section>
+  );
+}
+
+export function JsonPanel({ m }: { m: Builder }) {
+  const def = m.definition.value.def;
+  const text = pretty(def);
+  const [importText, setImportText] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [copied, setCopied] = useState<string | null>(null);
+  const file = useRef<HTMLInputElement>(null);
+  const doImport = (t: string) => {
+    const problem = m.importJson(t);
+    setError(problem);
+    if (!problem) setImportText("");
+  };
+  return (
+    <section class="inspector" aria-labelledby="json-title">
+      <header class="inspector-head">
+        <div>
+          <p class="eyebrow">Definition</p>
+          <h2 id="json-title">JSON</h2>
+          <p class="hint">What the editor holds now{m.dirty.value ? " (not saved yet)" : ""}.</p>
+        </div>
+      </header>
+      <div class="row-actions">
+        <button
+          type="button"
+          class="btn btn-small"
+          onClick={() =>
+            navigator.clipboard.writeText(text).then(
+              () => setCopied("Copied to the clipboard."),
+              (err: unknown) => setCopied(`Could not copy: ${err instanceof Error ? err.message : String(err)}`),
+            )
+          }
+        >
+          Copy
+        </button>
+        <button type="button" class="btn btn-small" onClick={() => downloadText(`${slug(def.name ?? "workflow")}.json`, text)}>
+          Export (download)
+        </button>
+      </div>
+      {copied && <Notice kind="info">{copied}</Notice>}
+      <JsonBlock value={def} label="Workflow definition JSON" />
+      <h3>Import</h3>
+      <p class="hint">Paste a definition (or a whole workflow as the API returns it), or pick a .json file. It replaces what is in the editor; nothing is saved until you save.</p>
+      <label for="import-json">Definition to import</label>
+      <textarea id="import-json" class="mono" rows={8} value={importText} onInput={(e) => setImportText(e.currentTarget.value)} />
+      <div class="row-actions">
+        <button type="button" class="btn" disabled={!importText.trim()} onClick={() => doImport(importText)}>
+          Import pasted JSON
+        </button>
+        <label class="btn file-btn">
+          Import a file…
+          <input
+            ref={file}
+            type="file"
+            accept="application/json,.json"
+            class="visually-hidden"
+            onChange={async (e) => {
+              const f = e.currentTarget.files?.[0];
+              if (!f) return;
+              try {
+                doImport(await f.text());
+              } catch (err) {
+                setError(`Could not read the file: ${err instanceof Error ? err.message : String(err)}`);
+              }
+              if (file.current) file.current.value = "";
+            }}
+          />
+        </label>
+      </div>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+export function TestPanel({ m }: { m: Builder }) {
+  const t = m.test;
+  const entity = m.data.draft.value.trigger.entity;
+  const results = t.data.results.value;
+  const run = t.data.run.value;
+  return (
+    <section class="inspector" aria-labelledby="test-title">
+      <header class="inspector-head">
+        <div>
+          <p class="eyebrow">Test</p>
+          <h2 id="test-title">Test this workflow</h2>
+          <p class="hint">Runs the saved version once with an event you build, whatever its status. The run is marked as a test; its actions are real.</p>
+        </div>
+      </header>
+      <form
+        class="search-row"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void t.search();
+        }}
+      >
+        <label for="test-search">Find {withArticle(entity)} by id or name</label>
+        <div class="control-row">
+          <input id="test-search" value={t.view.query.value} onInput={(e) => t.edit("query", e.currentTarget.value)} placeholder="id or name" />
+          <button type="submit" class="btn" disabled={t.view.searching.value}>
+            {t.view.searching.value ? "Searching…" : "Search"}
+          </button>
+        </div>
+      </form>
+      <ErrorNote error={t.view.searchError.value} />
+      {results && results.length === 0 && <p class="hint">No {humanize(entity)} matches. Try another search, or start from an empty event.</p>}
+      {results && results.length > 0 && (
+        <ul class="pick-list" aria-label="Matching entities">
+          {results.map((r) => (
+            <li key={r.id}>
+              <button type="button" class={`pick ${t.data.picked.value?.id === r.id ? "selected" : ""}`} aria-pressed={t.data.picked.value?.id === r.id} onClick={() => t.pick(r)}>
+                <code>{r.id}</code>
+                {typeof r.name === "string" && <span>{r.name}</span>}
+                {(r.tags ?? []).length > 0 && <span class="hint">{(r.tags ?? []).join(", ")}</span>}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <button type="button" class="link-btn" onClick={() => t.blank()}>
+        Start from an empty event instead
+      </button>
+      <div class="grid-2">
+        <div class="field">
+          <label for="test-kind">Event</label>
+          <select id="test-kind" value={t.view.kind.value} onChange={(e) => t.edit("kind", e.currentTarget.value as typeof t.view.kind.value)}>
+            {EVENT_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {entity}.{k}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="test-entity-id">Entity id</label>
+          <input id="test-entity-id" class="mono" value={t.view.entityId.value} onInput={(e) => t.edit("entityId", e.currentTarget.value)} />
+        </div>
+      </div>
+      <div class="field">
+        <label for="test-data">Entity data (JSON)</label>
+        <textarea id="test-data" class="mono" rows={8} value={t.view.dataText.value} onInput={(e) => t.edit("dataText", e.currentTarget.value)} aria-describedby="test-data-hint" />
+        <p class="hint" id="test-data-hint">
+          Edit values to try cases, e.g. lower on_hand. This is {"{{trigger.data}}"} in the run.
+        </p>
+      </div>
+      <div class="field">
+        <label for="test-previous">Previous snapshot (JSON, optional)</label>
+        <textarea id="test-previous" class="mono" rows={3} value={t.view.previousText.value} onInput={(e) => t.edit("previousText", e.currentTarget.value)} placeholder="{}" />
+      </div>
+      <ErrorNote error={t.view.formError.value} />
+      <ErrorNote error={t.view.startError.value} />
+      <button type="button" class="btn btn-primary" disabled={t.view.starting.value} onClick={() => void t.start()}>
+        {t.view.starting.value ? "Starting…" : m.dirty.value || !m.data.workflow.value ? "Save and start test run" : "Start test run"}
+      </button>
+      {t.view.runId.value && (
+        <section class="test-run" aria-live="polite" aria-labelledby="test-run-title">
+          <h3 id="test-run-title">
+            Test run {run ? <StatusBadge status={run.status} /> : <span class="hint">starting…</span>}
+          </h3>
+          <ErrorNote error={t.view.runError.value} />
+          {run && (
+            <>
+              <ol class="mini-steps">
+                {run.steps.map((s) => (
+                  <li key={s.node_id}>
+                    <code>{s.node_id}</code> <StatusBadge status={s.status} />
+                    {s.wake_at && s.status === "running" && <span class="hint"> sleeping until {formatDateTime(s.wake_at)}</span>}
+                    {s.next_attempt_at && s.status === "running" && <span class="hint"> retrying at {formatDateTime(s.next_attempt_at)}</span>}
+                    {s.error && <p class="step-error">{s.error}</p>}
+                  </li>
+                ))}
+              </ol>
+              {run.error && <p class="step-error">{run.error}</p>}
+            </>
+          )}
+          <Link href={`/runs/${encodeURIComponent(t.view.runId.value)}`} class="btn btn-small">
+            Open run details
+          </Link>
+        </section>
+      )}
+    </section>
+  );
+}

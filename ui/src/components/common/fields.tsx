@@ -1,0 +1,505 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { pathId, type PathKey } from "../../lib/util";
+
+export interface VarItem {
+  path: string;
+  hint?: string;
+}
+export interface VarGroup {
+  label: string;
+  items: VarItem[];
+}
+
+/**
+ * Connects form fields to one part of the draft: reads and writes by path, lists the API's
+ * issues at a path, names element ids (so an issue can focus its field), and offers variables.
+ */
+export interface Binder {
+  prefix: string;
+  get(path: readonly PathKey[]): unknown;
+  set(path: readonly PathKey[], value: unknown): void;
+  /** Issues at the path; with `exact`, not those of fields below it. */
+  issues(path: readonly PathKey[], exact?: boolean): string[];
+  vars: VarGroup[];
+  localError(id: string, message: string | null): void;
+}
+
+export const fieldId = (b: Binder, path: readonly PathKey[]) => pathId(b.prefix, path);
+
+interface ShellProps {
+  b: Binder;
+  path: readonly PathKey[];
+  label: string;
+  hint?: ComponentChildren;
+  local?: string | null;
+  children: (p: { id: string; "aria-invalid": boolean; "aria-describedby": string | undefined }) => ComponentChildren;
+  extra?: ComponentChildren;
+  class?: string;
+}
+
+/** Label, control, hint and issues, wired with for/id and aria-describedby. */
+export function FieldShell({ b, path, label, hint, local, children, extra, class: cls }: ShellProps) {
+  const id = fieldId(b, path);
+  const issues = [...b.issues(path), ...(local ? [local] : [])];
+  const described = [hint ? `${id}-hint` : "", issues.length ? `${id}-issues` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class={`field ${issues.length ? "has-issue" : ""} ${cls ?? ""}`}>
+      <label for={id}>{label}</label>
+      <div class="control-row">
+        {children({ id, "aria-invalid": issues.length > 0, "aria-describedby": described })}
+        {extra}
+      </div>
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {issues.length > 0 && (
+        <ul class="issues" id={`${id}-issues`}>
+          {issues.map((m, i) => (
+            <li key={i}>{m}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Issues that belong to a group of fields (e.g. a strategy object), shown above them. */
+export function GroupIssues({ b, path }: { b: Binder; path: readonly PathKey[] }) {
+  const issues = b.issues(path, true);
+  if (issues.length === 0) return null;
+  return (
+    <ul class="issues" id={`${fieldId(b, path)}-group`} tabIndex={-1}>
+      {issues.map((m, i) => (
+        <li key={i}>{m}</li>
+      ))}
+    </ul>
+  );
+}
+
+function insertAt(el: HTMLInputElement | HTMLTextAreaElement | null, current: string, token: string): { value: string; caret: number } {
+  const start = el?.selectionStart ?? current.length;
+  const end = el?.selectionEnd ?? current.length;
+  return { value: current.slice(0, start) + token + current.slice(end), caret: start + token.length };
+}
+
+export function TextField(props: {
+  b: Binder;
+  path: readonly PathKey[];
+  label: string;
+  hint?: ComponentChildren;
+  placeholder?: string;
+  multiline?: boolean;
+  rows?: number;
+  vars?: boolean;
+  /** Turns "" into a removed key (optional fields). */
+  optional?: boolean;
+  mono?: boolean;
+}) {
+  const { b, path } = props;
+  const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const raw = b.get(path);
+  const value = typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : JSON.stringify(raw);
+  const set = (v: string) => b.set(path, v === "" && props.optional ? undefined : v);
+  const caret = useRef<number | null>(null);
+  useEffect(() => {
+    if (caret.current !== null && ref.current) {
+      ref.current.focus();
+      ref.current.setSelectionRange(caret.current, caret.current);
+      caret.current = null;
+    }
+  });
+  const insert = (token: string) => {
+    const r = insertAt(ref.current, value, token);
+    caret.current = r.caret;
+    set(r.value);
+  };
+  return (
+    <FieldShell b={b} path={path} label={props.label} hint={props.hint} extra={props.vars && b.vars.length > 0 ? <VariablePicker groups={b.vars} onPick={insert} label={props.label} /> : null}>
+      {(a) =>
+        props.multiline ? (
+          <textarea ref={ref} {...a} class={props.mono ? "mono" : ""} rows={props.rows ?? 4} value={value} placeholder={props.placeholder} onInput={(e) => set(e.currentTarget.value)} />
+        ) : (
+          <input ref={ref} {...a} type="text" class={props.mono ? "mono" : ""} value={value} placeholder={props.placeholder} onInput={(e) => set(e.currentTarget.value)} />
+        )
+      }
+    </FieldShell>
+  );
+}
+
+export function NumberField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren; min?: number; max?: number; step?: number | "any"; placeholder?: string; integer?: boolean }) {
+  const { b, path } = props;
+  const raw = b.get(path);
+  const [text, setText] = useState(raw === undefined || raw === null ? "" : String(raw));
+  // Follow outside changes (a strategy switch, an import) without fighting the user's typing.
+  useEffect(() => {
+    const shown = text.trim() === "" ? undefined : Number(text);
+    if (shown !== raw && !(shown === undefined && (raw === undefined || raw === null))) setText(raw === undefined || raw === null ? "" : String(raw));
+  }, [raw]);
+  return (
+    <FieldShell b={b} path={path} label={props.label} hint={props.hint}>
+      {(a) => (
+        <input
+          {...a}
+          type="number"
+          inputMode={props.integer === false ? "decimal" : "numeric"}
+          min={props.min}
+          max={props.max}
+          step={props.step ?? (props.integer === false ? "any" : 1)}
+          value={text}
+          placeholder={props.placeholder}
+          onInput={(e) => {
+            const t = e.currentTarget.value;
+            setText(t);
+            if (t.trim() === "") b.set(path, undefined);
+            else if (Number.isFinite(Number(t))) b.set(path, Number(t));
+          }}
+        />
+      )}
+    </FieldShell>
+  );
+}
+
+export function SelectField<T extends string>(props: {
+  b: Binder;
+  path: readonly PathKey[];
+  label: string;
+  hint?: ComponentChildren;
+  options: readonly { value: T; label: string }[];
+  /** Replaces the default write (e.g. a strategy switch rewrites its whole object). */
+  onSelect?: (value: T) => void;
+  value?: T;
+}) {
+  const { b, path } = props;
+  const value = props.value ?? (b.get(path) as T | undefined) ?? "";
+  return (
+    <FieldShell b={b} path={path} label={props.label} hint={props.hint}>
+      {(a) => (
+        <select
+          {...a}
+          value={value}
+          onChange={(e) => {
+            const v = e.currentTarget.value as T;
+            if (props.onSelect) props.onSelect(v);
+            else b.set(path, v);
+          }}
+        >
+          {!props.options.some((o) => o.value === value) && <option value={value}>{value || "Choose…"}</option>}
+          {props.options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </FieldShell>
+  );
+}
+
+export function CheckboxField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren }) {
+  const { b, path } = props;
+  const id = fieldId(b, path);
+  const issues = b.issues(path);
+  return (
+    <div class={`field field-check ${issues.length ? "has-issue" : ""}`}>
+      <input
+        id={id}
+        type="checkbox"
+        checked={b.get(path) === true}
+        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-invalid={issues.length > 0}
+        onChange={(e) => b.set(path, e.currentTarget.checked)}
+      />
+      <label for={id}>{props.label}</label>
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {issues.length > 0 && (
+        <ul class="issues">
+          {issues.map((m, i) => (
+            <li key={i}>{m}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** A radio group (few, visible choices such as any/all). */
+export function RadioField<T extends string>(props: { b: Binder; path: readonly PathKey[]; label: string; options: readonly { value: T; label: string }[]; fallback: T }) {
+  const { b, path } = props;
+  const id = fieldId(b, path);
+  const value = (b.get(path) as T | undefined) ?? props.fallback;
+  return (
+    <fieldset class="field radios" id={id}>
+      <legend>{props.label}</legend>
+      {props.options.map((o) => (
+        <label key={o.value} class="radio">
+          <input type="radio" name={id} value={o.value} checked={value === o.value} onChange={() => b.set(path, o.value)} />
+          {o.label}
+        </label>
+      ))}
+      <GroupIssues b={b} path={path} />
+    </fieldset>
+  );
+}
+
+/** A list of short strings as removable chips; Enter or comma adds, Backspace on empty removes. */
+export function ChipsField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren; placeholder?: string; vars?: boolean }) {
+  const { b, path } = props;
+  const raw = b.get(path);
+  const items = Array.isArray(raw) ? raw.map((x) => String(x)) : [];
+  const [text, setText] = useState("");
+  const inputRef = useRef<HTMLInputElement>(null);
+  const commit = (t: string) => {
+    const parts = t
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p && !items.includes(p));
+    if (parts.length) b.set(path, [...items, ...parts]);
+    setText("");
+  };
+  const issues = items.map((_, i) => b.issues([...path, i])).flat();
+  return (
+    <FieldShell
+      b={b}
+      path={path}
+      label={props.label}
+      hint={props.hint ?? "Press Enter or comma to add."}
+      local={issues.length ? issues.join("; ") : null}
+      extra={props.vars && b.vars.length > 0 ? <VariablePicker groups={b.vars} onPick={(t) => setText(text + t)} label={props.label} /> : null}
+    >
+      {(a) => (
+        <div class="chips" onClick={() => inputRef.current?.focus()}>
+          <ul class="chip-list" aria-label={`${props.label}: ${items.length} ${items.length === 1 ? "entry" : "entries"}`}>
+            {items.map((item, i) => (
+              <li key={item} class="chip">
+                <span>{item}</span>
+                <button type="button" class="chip-x" aria-label={`Remove ${item} from ${props.label}`} onClick={() => b.set(path, items.filter((_, j) => j !== i))}>
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+          <input
+            ref={inputRef}
+            {...a}
+            value={text}
+            placeholder={props.placeholder ?? "Type and press Enter"}
+            onInput={(e) => {
+              const v = e.currentTarget.value;
+              if (v.includes(",")) commit(v);
+              else setText(v);
+            }}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") {
+                e.preventDefault();
+                commit(text);
+              } else if (e.key === "Backspace" && text === "" && items.length > 0) {
+                b.set(path, items.slice(0, -1));
+              }
+            }}
+            onBlur={() => text.trim() && commit(text)}
+          />
+        </div>
+      )}
+    </FieldShell>
+  );
+}
+
+/** Name/value rows for headers, query parameters and form bodies. */
+export function KeyValueField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren; keyLabel?: string; valueLabel?: string }) {
+  const { b, path } = props;
+  const raw = b.get(path);
+  const record = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  // Rows are kept locally so that a half-typed or duplicate name is not lost while typing.
+  const [rows, setRows] = useState<[string, string][]>(() => Object.entries(record).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  const id = fieldId(b, path);
+  const issues = b.issues(path);
+  const write = (next: [string, string][]) => {
+    setRows(next);
+    const obj: Record<string, string> = {};
+    for (const [k, v] of next) if (k.trim()) obj[k.trim()] = v;
+    b.set(path, obj);
+  };
+  return (
+    <fieldset class={`field kv ${issues.length ? "has-issue" : ""}`} id={id}>
+      <legend>{props.label}</legend>
+      {props.hint && <p class="hint">{props.hint}</p>}
+      {rows.map(([k, v], i) => (
+        <div class="kv-row" key={i}>
+          <input aria-label={`${props.keyLabel ?? "Name"} ${i + 1}`} value={k} placeholder={props.keyLabel ?? "Name"} onInput={(e) => write(rows.map((r, j) => (j === i ? [e.currentTarget.value, r[1]] : r)))} />
+          <input aria-label={`${props.valueLabel ?? "Value"} ${i + 1}`} value={v} placeholder={props.valueLabel ?? "Value"} onInput={(e) => write(rows.map((r, j) => (j === i ? [r[0], e.currentTarget.value] : r)))} />
+          <button type="button" class="btn btn-icon" aria-label={`Remove ${props.keyLabel ?? "row"} ${k || i + 1}`} onClick={() => write(rows.filter((_, j) => j !== i))}>
+            ×
+          </button>
+        </div>
+      ))}
+      <button type="button" class="btn btn-small" onClick={() => setRows([...rows, ["", ""]])}>
+        + Add {(props.keyLabel ?? "row").toLowerCase()}
+      </button>
+      {issues.length > 0 && (
+        <ul class="issues">
+          {issues.map((m, i) => (
+            <li key={i}>{m}</li>
+          ))}
+        </ul>
+      )}
+    </fieldset>
+  );
+}
+
+/** Text the browser parses before it is stored (JSON, status lists); a parse error blocks saving. */
+export function ParsedField(props: {
+  b: Binder;
+  path: readonly PathKey[];
+  label: string;
+  hint?: ComponentChildren;
+  format: (v: unknown) => string;
+  parse: (text: string) => { ok: true; value: unknown } | { ok: false; error: string };
+  multiline?: boolean;
+  vars?: boolean;
+}) {
+  const { b, path } = props;
+  const id = fieldId(b, path);
+  const value = b.get(path);
+  const [text, setText] = useState(() => props.format(value));
+  const [error, setError] = useState<string | null>(null);
+  const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const last = useRef(value);
+  useEffect(() => {
+    // Re-read when the value changes from outside (import, restore), not from our own writes.
+    if (value !== last.current) {
+      last.current = value;
+      setText(props.format(value));
+      setError(null);
+      b.localError(id, null);
+    }
+  }, [value]);
+  useEffect(() => () => b.localError(id, null), []);
+  const apply = (t: string) => {
+    setText(t);
+    const r = props.parse(t);
+    if (r.ok) {
+      setError(null);
+      b.localError(id, null);
+      last.current = r.value;
+      b.set(path, r.value);
+    } else {
+      setError(r.error);
+      b.localError(id, `${props.label}: ${r.error}`);
+    }
+  };
+  return (
+    <FieldShell
+      b={b}
+      path={path}
+      label={props.label}
+      hint={props.hint}
+      local={error}
+      extra={
+        props.vars && b.vars.length > 0 ? (
+          <VariablePicker
+            groups={b.vars}
+            label={props.label}
+            onPick={(token) => {
+              const r = insertAt(ref.current, text, token);
+              apply(r.value);
+            }}
+          />
+        ) : null
+      }
+    >
+      {(a) =>
+        props.multiline ? (
+          <textarea ref={ref} {...a} class="mono" rows={6} value={text} onInput={(e) => apply(e.currentTarget.value)} />
+        ) : (
+          <input ref={ref} {...a} class="mono" value={text} onInput={(e) => apply(e.currentTarget.value)} />
+        )
+      }
+    </FieldShell>
+  );
+}
+
+/** A button that opens a filterable list of {{paths}}; picking one inserts it at the caret. */
+export function VariablePicker({ groups, onPick, label }: { groups: VarGroup[]; onPick: (token: string) => void; label: string }) {
+  const [open, setOpen] = useState(false);
+  const [filter, setFilter] = useState("");
+  const button = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const filterRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    filterRef.current?.focus();
+    const onDown = (e: MouseEvent) => {
+      if (box.current && !box.current.contains(e.target as Node) && e.target !== button.current) setOpen(false);
+    };
+    document.addEventListener("mousedown", onDown);
+    return () => document.removeEventListener("mousedown", onDown);
+  }, [open]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  const f = filter.trim().toLowerCase();
+  const shown = groups.map((g) => ({ ...g, items: g.items.filter((i) => !f || i.path.toLowerCase().includes(f)) })).filter((g) => g.items.length > 0);
+  return (
+    <div class="var-picker">
+      <button
+        ref={button}
+        type="button"
+        class="btn btn-small var-btn"
+        aria-haspopup="true"
+        aria-expanded={open}
+        aria-label={`Insert a variable into ${label}`}
+        title="Insert a variable"
+        onClick={() => setOpen(!open)}
+      >
+        {"{x}"}
+      </button>
+      {open && (
+        <div
+          ref={box}
+          class="var-pop"
+          role="group"
+          aria-label={`Variables for ${label}`}
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.stopPropagation();
+              e.preventDefault();
+              close();
+            }
+          }}
+        >
+          <input ref={filterRef} class="var-filter" aria-label="Filter variables" placeholder="Filter variables" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
+          <div class="var-groups">
+            {shown.length === 0 && <p class="hint">No variable matches.</p>}
+            {shown.map((g) => (
+              <div key={g.label} class="var-group">
+                <p class="var-group-label">{g.label}</p>
+                {g.items.map((i) => (
+                  <button
+                    key={i.path}
+                    type="button"
+                    class="var-item"
+                    onClick={() => {
+                      setOpen(false);
+                      onPick(`{{${i.path}}}`);
+                    }}
+                  >
+                    <code>{`{{${i.path}}}`}</code>
+                    {i.hint && <span class="hint">{i.hint}</span>}
+                  </button>
+                ))}
+              </div>
+            ))}
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,283 @@
+import { useModel } from "@preact/signals";
+import { useEffect, useMemo } from "preact/hooks";
+import { RunModel } from "../../../models/runs";
+import type { RunDetail, StepRecord } from "../../api";
+import { NODE_LABELS, type NodeType } from "../../lib/catalog";
+import { fromDefinition, type FlowStep } from "../../lib/flow";
+import { nodeSummary } from "../../lib/summary";
+import { downloadText, duration, formatDateTime, relativeTime } from "../../lib/util";
+import { FlowView } from "../common/flow-view";
+import { ConfirmDialog, Dialog, ErrorNote, JsonBlock, Link, Loading, Notice, StatusBadge, Time } from "../common/ui";
+
+type Run = InstanceType<typeof RunModel>;
+
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function label(type: string) {
+  return NODE_LABELS[type as NodeType] ?? type;
+}
+
+function planIdOf(step: StepRecord): string | null {
+  const out = step.output as { plan_id?: unknown } | null | undefined;
+  return out && typeof out === "object" && typeof out.plan_id === "string" ? out.plan_id : null;
+}
+
+function RunGraph({ m, run }: { m: Run; run: RunDetail }) {
+  const flow = useMemo(() => fromDefinition(run.definition), [run.definition]);
+  const byId = new Map(run.steps.map((s) => [s.node_id, s]));
+  const selected = m.view.selected.value;
+  const card = (step: FlowStep) => {
+    const rec = byId.get(step.node.id);
+    const status = rec?.status ?? "pending";
+    return (
+      <div class={`card step-card run-card type-${step.node.type} status-${status} ${selected === step.node.id ? "selected" : ""}`} data-node-id={step.node.id}>
+        <button type="button" class="card-main" aria-pressed={selected === step.node.id} onClick={() => m.select(step.node.id)}>
+          <span class="card-type">{label(step.node.type)}</span>
+          <span class="card-title">{step.node.name || step.node.id}</span>
+          <span class="card-summary">{nodeSummary(step.node)}</span>
+        </button>
+        <span class="card-status">
+          <StatusBadge status={status} />
+        </span>
+      </div>
+    );
+  };
+  return (
+    <div class="canvas run-canvas" aria-label="Steps of this run">
+      <FlowView
+        flow={flow}
+        head={
+          <div class="card trigger-card">
+            <div class="card-main static">
+              <span class="card-type">Trigger</span>
+              <span class="card-title">{run.trigger.type}</span>
+              <span class="card-summary mono">{run.trigger.entity_id}</span>
+            </div>
+          </div>
+        }
+        renderStep={card}
+        endLabel="End"
+      />
+    </div>
+  );
+}
+
+function StepDetail({ m, run, step }: { m: Run; run: RunDetail; step: StepRecord }) {
+  const planId = planIdOf(step);
+  const isEmail = step.type === "send_email" && step.status === "succeeded";
+  return (
+    <section class="inspector step-detail" aria-labelledby="step-title">
+      <header class="inspector-head">
+        <div>
+          <p class="eyebrow">{label(step.type)}</p>
+          <h2 id="step-title">
+            {step.node_id} <StatusBadge status={step.status} />
+          </h2>
+        </div>
+      </header>
+      <dl class="facts">
+        <dt>Started</dt>
+        <dd>{formatDateTime(step.started_at)}</dd>
+        <dt>Finished</dt>
+        <dd>{formatDateTime(step.finished_at)}</dd>
+        <dt>Took</dt>
+        <dd>{step.started_at ? duration(step.started_at, step.finished_at) : "—"}</dd>
+        <dt>Attempts</dt>
+        <dd>{step.attempts.length}</dd>
+      </dl>
+      {step.status === "running" && step.wake_at && (
+        <Notice kind="info">
+          Sleeping until {formatDateTime(step.wake_at)} ({relativeTime(step.wake_at)}).
+        </Notice>
+      )}
+      {step.status === "running" && step.next_attempt_at && (
+        <Notice kind="info">
+          Waiting to retry: next attempt at {formatDateTime(step.next_attempt_at)} ({relativeTime(step.next_attempt_at)}).
+        </Notice>
+      )}
+      {step.error && (
+        <div class="note note-error">
+          <strong>Error:</strong> {step.error}
+        </div>
+      )}
+      {(planId || isEmail) && (
+        <div class="row-actions">
+          {planId && (
+            <Link href={`/plans/${encodeURIComponent(planId)}`} class="btn btn-small">
+              Open plan {planId}
+            </Link>
+          )}
+          {isEmail && (
+            <>
+              <button type="button" class="btn btn-small" onClick={() => void m.openEmail(step.node_id)}>
+                Open the sent email
+              </button>
+              <button
+                type="button"
+                class="btn btn-small"
+                onClick={async () => {
+                  const raw = await m.downloadEmail(step.node_id);
+                  if (raw !== null) downloadText(`${run.id.slice(0, 8)}-${step.node_id}.eml`, raw, "message/rfc822");
+                }}
+              >
+                Download .eml
+              </button>
+            </>
+          )}
+        </div>
+      )}
+      {isEmail && !m.view.emailOpen.value && <ErrorNote error={m.view.emailError.value} />}
+      <h3>Attempts</h3>
+      {step.attempts.length === 0 ? (
+        <p class="hint">No attempt yet.</p>
+      ) : (
+        <table class="table compact">
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">Started</th>
+              <th scope="col">Took</th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {step.attempts.map((a, i) => (
+              <tr key={i}>
+                <td>{i + 1}</td>
+                <td>{formatDateTime(a.started_at)}</td>
+                <td>{a.finished_at ? duration(a.started_at, a.finished_at) : "running"}</td>
+                <td class="wrap">{a.error ?? "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>Input (resolved)</h3>
+      <JsonBlock value={step.input} label={`Resolved input of ${step.node_id}`} />
+      <h3>Output</h3>
+      <JsonBlock value={step.output} label={`Output of ${step.node_id}`} />
+      <h3>Logs</h3>
+      {step.logs.length === 0 ? (
+        <p class="hint">No log lines.</p>
+      ) : (
+        <ol class="logs">
+          {step.logs.map((l, i) => (
+            <li key={i}>
+              <time dateTime={l.at}>{new Date(l.at).toLocaleTimeString()}</time> {l.message}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+export function RunPage({ id }: { id: string }) {
+  const m = useModel(() => new RunModel(id));
+  const run = m.data.run.value;
+  const step = m.selectedStep.value;
+  useEffect(() => {
+    document.title = `Run ${id.slice(0, 8)}`;
+  }, [id]);
+  if (!run) {
+    return (
+      <main class="page" id="main">
+        <Link href="/runs">← Runs</Link>
+        {m.view.loading.value ? <Loading label="Loading the run…" /> : <ErrorNote error={m.view.error.value} onRetry={m.view.notFound.value ? undefined : () => void m.refresh()} />}
+      </main>
+    );
+  }
+  const s = run.summary;
+  const emailNode = m.view.emailOpen.value;
+  const email = emailNode ? m.data.emails.value[emailNode] : undefined;
+  return (
+    <main class="page page-wide" id="main">
+      <Link href={`/runs?workflow_id=${encodeURIComponent(run.workflow_id)}`}>← Runs of this workflow</Link>
+      <header class="page-head">
+        <h1>
+          Run <span class="mono">{run.id.slice(0, 8)}</span> <StatusBadge status={run.status} /> {run.test && <span class="tag">test</span>}
+        </h1>
+        <div class="page-actions">
+          {m.live.value && <span class="hint">Live: refreshing every second</span>}
+          <button type="button" class="btn" onClick={() => void m.refresh()}>
+            Refresh
+          </button>
+          {m.live.value && (
+            <button type="button" class="btn btn-danger" disabled={m.view.cancelling.value} onClick={() => m.askCancel(true)}>
+              {m.view.cancelling.value ? "Cancelling…" : "Cancel run"}
+            </button>
+          )}
+        </div>
+      </header>
+      <ErrorNote error={m.view.error.value} onRetry={() => void m.refresh()} />
+      <ErrorNote error={m.view.actionError.value} />
+      {m.view.notice.value && <Notice>{m.view.notice.value}</Notice>}
+      <dl class="facts facts-wide">
+        <dt>Workflow</dt>
+        <dd>
+          <Link href={`/workflows/${encodeURIComponent(run.workflow_id)}`}>{run.workflow_name ?? run.workflow_id}</Link> <span class="hint">version {run.workflow_version}</span>
+        </dd>
+        <dt>Event</dt>
+        <dd>
+          <code>{run.trigger.type}</code> on <code>{run.trigger.entity_id}</code> <span class="hint">at {formatDateTime(run.trigger.occurred_at)}</span>
+        </dd>
+        <dt>Started</dt>
+        <dd>
+          <Time iso={run.started_at} relative={formatDateTime(run.started_at)} />
+        </dd>
+        <dt>Finished</dt>
+        <dd>{run.finished_at ? `${formatDateTime(run.finished_at)} (took ${duration(run.started_at, run.finished_at)})` : "not yet"}</dd>
+        {s && (
+          <>
+            <dt>Summary</dt>
+            <dd class="counts">
+              <span>{count(s.plans_created, "plan")} created</span>
+              <span>{count(s.items_added, "item")} added</span>
+              <span>{s.items_skipped} skipped</span>
+              <span>{count(s.emails_sent, "email")} sent</span>
+              <span>{count(s.webhooks_called, "webhook")} called</span>
+              <span class={s.errors ? "bad" : ""}>{count(s.errors, "error")}</span>
+            </dd>
+          </>
+        )}
+      </dl>
+      {run.error && (
+        <div class="note note-error">
+          <strong>The run failed:</strong> {run.error}
+        </div>
+      )}
+      <details class="trigger-data">
+        <summary>Event data (trigger.data and trigger.previous)</summary>
+        <div class="grid-2">
+          <div>
+            <h3>data</h3>
+            <JsonBlock value={run.trigger.data} label="Trigger data" />
+          </div>
+          <div>
+            <h3>previous</h3>
+            <JsonBlock value={run.trigger.previous} label="Previous snapshot" />
+          </div>
+        </div>
+      </details>
+      <div class="run-layout">
+        <RunGraph m={m} run={run} />
+        <aside class="side-panel" aria-label="Step details">
+          {step ? <StepDetail m={m} run={run} step={step} /> : <p class="hint">Pick a step to see its input, output, logs and attempts.</p>}
+        </aside>
+      </div>
+      <ConfirmDialog
+        open={m.view.confirmCancel.value}
+        title="Cancel this run?"
+        text="The run stops now. A step that is waiting or retrying does not go on; steps that have not finished are marked cancelled. What already happened is not undone."
+        action="Cancel run"
+        onConfirm={() => void m.cancel()}
+        onClose={() => m.askCancel(false)}
+      />
+      <Dialog open={emailNode !== null} title={`Email sent by “${emailNode ?? ""}”`} onClose={() => m.closeEmail()} wide>
+        {m.view.emailLoading.value && <Loading label="Loading the email…" />}
+        <ErrorNote error={m.view.emailError.value} />
+        {email !== undefined && <iframe class="email-frame" title={`Rendered email from step ${emailNode}`} sandbox="" srcdoc={email} />}
+      </Dialog>
+    </main>
+  );
+}
