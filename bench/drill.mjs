@@ -112,6 +112,21 @@ for (const id of acceptedAt.keys()) for (const wf of workflows) if (!byPair.has(
 const duplicates = [...byPair.values()].reduce((n, c) => n + (c - 1), 0);
 // How late: from the 202 to the run's start, and to its end beyond what the workflow itself takes.
 const startLate = runs.map((r) => Date.parse(r.started_at) - acceptedAt.get(r.event_id)).filter(Number.isFinite);
+// How late the waits woke: the wait step's end against the time it was due.
+const wakeLate = [];
+const waitingRuns = runs.filter((r) => r.workflow_id === waiting.id);
+let i = 0;
+await Promise.all(
+  Array.from({ length: 8 }, async () => {
+    while (i < waitingRuns.length) {
+      const run = await api(base, `/api/runs/${waitingRuns[i++].id}`);
+      const pause = run.steps.find((s) => s.node_id === "pause");
+      const due = pause?.input?.until;
+      if (due && pause.finished_at) wakeLate.push(Date.parse(pause.finished_at) - Date.parse(due));
+    }
+  }),
+);
+const failures = runs.filter((r) => r.status === "failed").map((r) => ({ run_id: r.id, error: r.error }));
 const result = {
   at: new Date().toISOString(),
   sends: sent,
@@ -127,6 +142,9 @@ const result = {
   start_late_ms_p50: percentile(startLate, 50),
   start_late_ms_p99: percentile(startLate, 99),
   start_late_ms_max: startLate.length ? Math.max(...startLate) : null,
+  wake_late_ms_p50: percentile(wakeLate, 50),
+  wake_late_ms_max: wakeLate.length ? Math.max(...wakeLate) : null,
+  failures,
   webhook_requests_seen: Object.fromEntries(sink.counts),
 };
 await stopProduct(product);
@@ -135,6 +153,9 @@ await rm(persist, { recursive: true, force: true });
 await mkdir("bench/results", { recursive: true });
 const file = `bench/results/drill-${result.at.replaceAll(":", "-")}.json`;
 await writeFile(file, JSON.stringify(result, null, 2) + "\n");
-console.table([{ ...result, kills: result.kills.length, webhook_requests_seen: JSON.stringify(result.webhook_requests_seen) }]);
+const { failures: failed, kills: killed, webhook_requests_seen: seen, ...figures } = result;
+console.table([{ ...figures, kills: killed.length }]);
+if (failed.length > 0) console.log("failed runs:", failed);
+console.log("webhook requests seen by the sink:", seen);
 console.log(`drill: wrote ${file}`);
 process.exit(lost === 0 && duplicates === 0 ? 0 : 1);

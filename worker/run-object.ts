@@ -3,12 +3,13 @@ import { z } from "zod";
 import { nodeModule } from "./actions";
 import type { ActionContext, ActionDeps, ActionModule, ActionResult } from "./actions/types";
 import { config } from "./config";
-import { DefinitionSchema, type Definition } from "./definition/schema";
 import { upsertRunStatement } from "./db/run-index";
+import { db, getDefinitions } from "./db/workflow-store";
+import type { Definition } from "./definition/schema";
 import { advance, nextWake, stepStatuses, type Effect, type RunEvent } from "./engine/run-machine";
 import { initialState, isTerminal, type LogEntry, type RunState, type StepState } from "./engine/run-state";
-import { redact, secretForms } from "./lib/net";
 import { count, track } from "./lib/metrics";
+import { redact, secretForms } from "./lib/net";
 import { logError, logLines } from "./log";
 
 export const TriggerInfoSchema = z.object({
@@ -21,10 +22,13 @@ export const TriggerInfoSchema = z.object({
   previous: z.unknown(),
 });
 
+/**
+ * A run is pinned by reference: versions are immutable in D1 and every isolate caches them, so
+ * the definition neither travels with each start nor is stored again per run.
+ */
 export const StartInputSchema = z.object({
-  workflow_id: z.string(),
-  workflow_version: z.int(),
-  definition: DefinitionSchema,
+  workflow_id: z.string().min(1),
+  workflow_version: z.int().min(1),
   trigger: TriggerInfoSchema,
   test: z.boolean().default(false),
 });
@@ -37,13 +41,17 @@ export type RunRecord = Omit<RunState, "current" | "steps"> & { definition: Defi
 const ALARM_MARGIN_MS = 15_000;
 /** A run still busy after this long gets its "running" row in the D1 index. */
 const INDEX_DELAY_MS = 1_000;
-/** How soon to try again when writing the D1 index failed. */
+/** How soon to try again when writing the D1 index did not happen or failed. */
 const INDEX_RETRY_MS = 5_000;
 
-interface Stored {
-  run: Omit<RunState, "steps"> & { step_ids: string[] };
-  indexed: string | null;
-}
+/** Storage keys. The whole state is one row ("run"); "split" is the layout for very large runs. */
+const RUN = "run";
+const INDEXED = "indexed";
+const stepKey = (id: string) => `step:${id}`;
+const SINGLE_ROW_LIMIT = 1024 * 1024;
+type Stored = (RunState & { layout?: "single" }) | (Omit<RunState, "steps"> & { layout: "split"; step_ids: string[] });
+
+export class StartError extends Error {}
 
 /**
  * One run of one workflow version. Owns the run's state in its SQLite storage; the engine decides,
@@ -51,15 +59,18 @@ interface Stored {
  *
  * Invariants: every state change is written (synchronously, in the turn that made it) before an
  * effect it leads to starts — the output gate holds the outgoing request until the write is
- * durable; at most one action executes at a time; the alarm is armed whenever something is due or
- * an action is in flight, so a restart of the runtime always resumes the run.
+ * durable; at most one action executes at a time; the alarm is armed whenever something is due,
+ * an action is in flight, or the D1 index lags behind a run that sleeps or ended — so a restart of
+ * the runtime always resumes the run and never leaves it out of the index.
  */
 export class RunObject extends DurableObject<Env> {
   private state: RunState | null | undefined;
   private definition: Definition | undefined;
+  /** Whole-state rows until a run outgrows one row (2 MB); then a row per step. */
+  private layout: "single" | "split" = "single";
   private chain: Promise<void> = Promise.resolve();
   private indexTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The alarm this instance last set; undefined until it set one. */
+  /** The alarm this instance last set; undefined until known. */
   private alarmAt: number | null | undefined;
   /** Deadline of the action in flight, if any. */
   private safetyAt: number | undefined;
@@ -70,32 +81,36 @@ export class RunObject extends DurableObject<Env> {
   async start(raw: StartInput): Promise<{ id: string; created: boolean; status: string }> {
     count("run_rpc_start");
     const input = StartInputSchema.parse(raw);
-    this.load();
+    await this.load();
     if (this.state) return { id: this.state.id, created: false, status: this.state.status };
+    const definition = await this.pinned(input.workflow_id, input.workflow_version);
+    // A concurrent start may have won while the definition was read.
+    const raced = this.state as RunState | null | undefined;
+    if (raced) return { id: raced.id, created: false, status: raced.status };
     const state = initialState({
       id: this.ctx.id.toString(),
       workflow_id: input.workflow_id,
       workflow_version: input.workflow_version,
-      definition: input.definition,
+      definition,
       trigger: input.trigger,
       test: input.test,
       now: new Date(this.clock.now()),
     });
-    this.definition = input.definition;
-    this.ctx.storage.kv.put("definition", input.definition);
-    this.kick(this.apply({ type: "start" }, state, true));
+    this.definition = definition;
+    this.alarmAt = null; // a new object has no alarm
+    this.kick(this.apply({ type: "start" }, state));
     return { id: state.id, created: true, status: this.state!.status };
   }
 
-  /** The run as the API answers it, as JSON text (ready to send, and typed at the route). */
+  /** The run as the API answers it, as JSON text (typed and checked at the route). */
   async snapshot(): Promise<string | null> {
-    this.load();
+    await this.load();
     return this.state ? JSON.stringify(this.record(this.state)) : null;
   }
 
   /** The run once the action executing now (if any) has finished and its result is recorded. */
   async settled(): Promise<string | null> {
-    this.load();
+    await this.load();
     let seen: Promise<void> | undefined;
     while (seen !== this.chain) {
       seen = this.chain;
@@ -106,7 +121,7 @@ export class RunObject extends DurableObject<Env> {
 
   /** Stops a run at once: a waiting or retrying step is cancelled with every pending one. */
   async cancel(): Promise<{ cancelled: boolean; status: string | null; run: string | null }> {
-    this.load();
+    await this.load();
     if (!this.state) return { cancelled: false, status: null, run: null };
     if (isTerminal(this.state.status)) return { cancelled: false, status: this.state.status, run: JSON.stringify(this.record(this.state)) };
     this.apply({ type: "cancel" });
@@ -122,10 +137,10 @@ export class RunObject extends DurableObject<Env> {
     count("run_alarms");
     // workerd retries a throwing alarm only a few times and forgets them on restart: never throw.
     try {
-      this.load();
-      if (!this.state) return;
-      // The alarm that fired is gone; whatever apply() arms next is a new one.
+      // The alarm that fired is gone; whatever is armed next is a new one.
       this.alarmAt = null;
+      await this.load();
+      if (!this.state) return;
       this.kick(this.apply({ type: "tick" }));
       await this.chain;
       await this.settle();
@@ -138,18 +153,35 @@ export class RunObject extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ state
 
+  private async pinned(workflowId: string, version: number): Promise<Definition> {
+    const def = (await getDefinitions(db(this.env.DB), [{ workflowId, version }])).get(`${workflowId}@${version}`);
+    if (def === undefined) throw new StartError(`Workflow ${workflowId} has no version ${version}`);
+    if (def instanceof Error) throw new StartError(def.message);
+    return def;
+  }
+
   /** Loads the run once per instance; an attempt left open by a previous instance was cut off. */
-  private load() {
+  private async load() {
     if (this.state !== undefined) return;
     const kv = this.ctx.storage.kv;
-    const run = kv.get<Stored["run"]>("run");
-    if (!run) {
+    const stored = kv.get<Stored>(RUN);
+    if (!stored) {
       this.state = null;
       return;
     }
-    const { step_ids, ...rest } = run;
-    this.state = { ...rest, steps: step_ids.map((id) => kv.get<StepState>(`step:${id}`)!) };
-    this.definition = kv.get<Definition>("definition")!;
+    const definition = await this.pinned(stored.workflow_id, stored.workflow_version);
+    if (this.state !== undefined) return; // loaded meanwhile by another call
+    let state: RunState;
+    if (stored.layout === "split") {
+      const { layout: _layout, step_ids, ...rest } = stored;
+      state = { ...rest, steps: step_ids.map((id) => kv.get<StepState>(stepKey(id))!) };
+      this.layout = "split";
+    } else {
+      const { layout: _layout, ...rest } = stored;
+      state = rest;
+    }
+    this.state = state;
+    this.definition = definition;
     this.kick(this.apply({ type: "recover" }));
   }
 
@@ -157,7 +189,7 @@ export class RunObject extends DurableObject<Env> {
    * Runs the engine on one event and writes what changed — state, artifacts and the alarm — in
    * this synchronous turn, so they commit together before any effect leaves the object.
    */
-  private apply(event: RunEvent, from: RunState | null = this.state ?? null, writeAll = false): Effect[] {
+  private apply(event: RunEvent, from: RunState | null = this.state ?? null): Effect[] {
     if (!from || !this.definition) return [];
     const now = this.clock.now();
     const { state, effects } = advance(from, this.definition, event, { now: new Date(now), random: this.clock.random });
@@ -165,24 +197,49 @@ export class RunObject extends DurableObject<Env> {
     for (const e of effects) {
       if (e.type === "artifact") kv.put(`artifact:${e.node_id}:${e.name}`, { content_type: e.content_type, content: e.content });
     }
-    const { steps, ...run } = state;
-    kv.put("run", { ...run, step_ids: steps.map((s) => s.node_id) });
-    let rows = 1;
-    steps.forEach((st, i) => {
-      if (writeAll || from.steps[i] !== st) {
-        kv.put(`step:${st.node_id}`, st);
-        rows += 1;
-      }
-    });
-    count("run_storage_rows_written", rows);
+    this.persist(state, from);
     if (isTerminal(state.status) && !isTerminal(from.status)) count(`runs_${state.status}`);
     this.state = state;
     const exec = effects.find((e) => e.type === "execute");
     // While an action runs, the alarm stands past its timeout: if the runtime dies, the run resumes.
     if (exec) this.safetyAt = Math.max(this.safetyAt ?? 0, now + exec.timeout_ms + ALARM_MARGIN_MS);
-    this.arm(nextWake(state));
+    this.arm(this.wakeFor(state, now));
     logLines(effects.flatMap((e) => (e.type === "log" ? [{ kind: String(e.line.kind), fields: e.line }] : [])));
     return effects;
+  }
+
+  /**
+   * One row for the whole run. A run that outgrows one row (a value may hold 2 MB; we switch at
+   * 1 MiB of JSON) moves to a row per step for good, and then writes only the steps that changed.
+   */
+  private persist(state: RunState, from: RunState) {
+    const kv = this.ctx.storage.kv;
+    if (this.layout === "single") {
+      if (JSON.stringify(state).length <= SINGLE_ROW_LIMIT) {
+        kv.put(RUN, { ...state, layout: "single" });
+        count("run_storage_rows_written");
+        return;
+      }
+      this.layout = "split";
+      from = { ...from, steps: [] }; // every step is written below
+    }
+    const { steps, ...run } = state;
+    kv.put(RUN, { ...run, layout: "split", step_ids: steps.map((s) => s.node_id) });
+    let rows = 1;
+    steps.forEach((st, i) => {
+      if (from.steps[i] !== st) {
+        kv.put(stepKey(st.node_id), st);
+        rows += 1;
+      }
+    });
+    count("run_storage_rows_written", rows);
+  }
+
+  /** What the alarm is for next: work due, or a D1 index that lags behind a run that sleeps or ended. */
+  private wakeFor(state: RunState, now: number): number | null {
+    const due = nextWake(state);
+    const needsIndex = (isTerminal(state.status) || due !== null) && !this.indexed(state);
+    return needsIndex ? Math.min(due ?? Infinity, now + INDEX_RETRY_MS) : due;
   }
 
   /** Sets the one alarm to the earliest due time (or the safety deadline of a running action). */
@@ -198,10 +255,6 @@ export class RunObject extends DurableObject<Env> {
   /** Executes the actions the engine asked for, one at a time, feeding each result back. */
   private kick(effects: Effect[]) {
     const first = effects.find((e) => e.type === "execute");
-    if (!first) {
-      this.chain = this.chain.then(() => this.settle()).catch((err) => logError("run_settle", err, { run_id: this.ctx.id.toString() }));
-      return;
-    }
     this.chain = this.chain
       .then(async () => {
         let exec: Effect | undefined = first;
@@ -258,15 +311,14 @@ export class RunObject extends DurableObject<Env> {
     return { result: redact(result, forms) as ActionResult, logs: redact(logs, forms) as LogEntry[] };
   }
 
-  // ------------------------------------------------------------------ alarm and index
+  // ------------------------------------------------------------------ the D1 index
 
   /** After a burst of work: bring the D1 index up to date when the run ended or sleeps. */
   private async settle() {
     const state = this.state;
     if (!state) return;
-    const wake = nextWake(state);
-    if (!isTerminal(state.status) && wake === null) return;
-    if (!(await this.writeIndex())) this.arm(Math.min(wake ?? Infinity, this.clock.now() + INDEX_RETRY_MS));
+    if (!isTerminal(state.status) && nextWake(state) === null) return;
+    if (await this.writeIndex()) this.arm(this.wakeFor(state, this.clock.now()));
   }
 
   private indexKey(state: RunState): string {
@@ -274,7 +326,7 @@ export class RunObject extends DurableObject<Env> {
   }
 
   private indexed(state: RunState): boolean {
-    return this.ctx.storage.kv.get<string>("indexed") === this.indexKey(state);
+    return this.ctx.storage.kv.get<string>(INDEXED) === this.indexKey(state);
   }
 
   /** Writes the run's row in the D1 index when it changed; false when D1 refused. */
@@ -284,24 +336,27 @@ export class RunObject extends DurableObject<Env> {
     const state = this.state;
     if (!state) return true;
     const key = this.indexKey(state);
-    if (this.ctx.storage.kv.get<string>("indexed") === key) return true;
+    if (this.ctx.storage.kv.get<string>(INDEXED) === key) return true;
     try {
-      track(await upsertRunStatement(this.env.DB, {
-        id: state.id,
-        workflow_id: state.workflow_id,
-        workflow_version: state.workflow_version,
-        status: state.status,
-        test: state.test,
-        event_id: state.test ? null : state.trigger.id,
-        entity: state.trigger.entity,
-        entity_id: state.trigger.entity_id,
-        started_at: Date.parse(state.started_at),
-        finished_at: state.finished_at ? Date.parse(state.finished_at) : null,
-        error: state.error,
-        summary: state.summary,
-        steps: stepStatuses(state),
-      }).run());
-      this.ctx.storage.kv.put("indexed", key);
+      track(
+        await upsertRunStatement(this.env.DB, {
+          id: state.id,
+          workflow_id: state.workflow_id,
+          workflow_version: state.workflow_version,
+          status: state.status,
+          test: state.test,
+          event_id: state.test ? null : state.trigger.id,
+          entity: state.trigger.entity,
+          entity_id: state.trigger.entity_id,
+          started_at: Date.parse(state.started_at),
+          finished_at: state.finished_at ? Date.parse(state.finished_at) : null,
+          error: state.error,
+          summary: state.summary,
+          steps: stepStatuses(state),
+        }).run(),
+      );
+      this.ctx.storage.kv.put(INDEXED, key);
+      count("run_storage_rows_written");
       return true;
     } catch (err) {
       logError("run_index", err, { run_id: state.id });

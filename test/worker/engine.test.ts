@@ -135,6 +135,38 @@ describe("retries", () => {
   });
 });
 
+describe("storage", () => {
+  it("keeps a run too large for one storage row, a row per step, and reads it back after eviction", async () => {
+    // A 200 KB attribute interpolated into ten emails: over 2 MB of resolved inputs.
+    const big = "x".repeat(200 * 1024);
+    const nodes = Array.from({ length: 10 }, (_, i) => ({
+      id: `mail_${i}`,
+      type: "send_email",
+      config: { to: ["planner@example.com"], subject: `Part ${i}`, body: "{{trigger.data.note}}" },
+      ...(i < 9 ? { next: `mail_${i + 1}` } : {}),
+    }));
+    const { id, run } = await startTest(nodes, { sku: "SKU-1", note: big });
+    expect(run.status).toBe("completed");
+    expect(run.summary.emails_sent).toBe(10);
+    const layout = await runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.storage.kv.get<{ layout: string }>("run")!.layout);
+    expect(layout).toBe("split");
+    await evictDurableObject(stubOf(id));
+    const again = await settled(id);
+    expect(again.steps.map((s) => s.status)).toEqual(Array(10).fill("succeeded"));
+    expect((again.steps[9]!.input as { body: string }).body).toHaveLength(big.length);
+  });
+
+  it("leaves no alarm behind once a run ended and its index row is written", async () => {
+    const bucket = uid("done");
+    const { id, workflowId, run } = await startTest([webhook(bucket)]);
+    expect(run.status).toBe("completed");
+    expect(await runDurableObjectAlarm(stubOf(id))).toBe(false);
+    const row = await env.DB.prepare("SELECT status FROM runs WHERE id = ?").bind(id).first<{ status: string }>();
+    expect(row).toEqual({ status: "completed" });
+    expect(workflowId).toBeDefined();
+  });
+});
+
 describe("secrets", () => {
   const lines: string[] = [];
   beforeEach(() => {

@@ -133,7 +133,7 @@ describe("the D1 index of runs", () => {
     const list = await json(await api(`/api/runs?workflow_id=${wf.id}`));
     expect(list.items.map((r: { id: string }) => r.id).sort()).toEqual([sleeping, finished].sort());
     const done = list.items.find((r: { id: string }) => r.id === finished);
-    expect(done).toMatchObject({ status: "completed", test: true, workflow_version: 1, steps: { low: "succeeded", pause: "skipped", check: "skipped", done: "succeeded" } });
+    expect(done).toMatchObject({ status: "completed", test: true, workflow_version: 1, workflow_name: wf.name, steps: { low: "succeeded", pause: "skipped", check: "skipped", done: "succeeded" } });
     expect((await json(await api(`/api/runs?workflow_id=${wf.id}&status=running`))).items.map((r: { id: string }) => r.id)).toEqual([sleeping]);
     expect((await json(await api(`/api/runs?workflow_id=${wf.id}&test=false`))).items).toEqual([]);
     const page1 = await json(await api(`/api/runs?workflow_id=${wf.id}&limit=1`));

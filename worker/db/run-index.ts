@@ -4,6 +4,8 @@ import type { RunSummary } from "../actions/types";
 export interface RunIndexRow {
   id: string;
   workflow_id: string;
+  /** The workflow's current name (lists only; not stored with the run). */
+  workflow_name?: string | null;
   workflow_version: number;
   status: string;
   test: boolean;
@@ -47,6 +49,7 @@ interface DbRow {
   started_at: number;
   id: string;
   workflow_id: string;
+  workflow_name: string | null;
   workflow_version: number;
   status: string;
   test: number;
@@ -79,22 +82,23 @@ export async function listRuns(d1: D1Database, f: RunFilter): Promise<RunIndexRo
   const where: string[] = [];
   const args: unknown[] = [];
   if (f.workflow_id !== undefined) {
-    where.push("workflow_id = ?");
+    where.push("r.workflow_id = ?");
     args.push(f.workflow_id);
   }
   if (f.status !== undefined) {
-    where.push("status = ?");
+    where.push("r.status = ?");
     args.push(f.status);
   }
   if (f.test !== undefined) {
-    where.push("test = ?");
+    where.push("r.test = ?");
     args.push(f.test ? 1 : 0);
   }
   if (f.before) {
-    where.push("(started_at, id) < (?, ?)");
+    where.push("(r.started_at, r.id) < (?, ?)");
     args.push(f.before[0], f.before[1]);
   }
-  const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_at DESC, id DESC LIMIT ?`;
+  const sql = `SELECT r.*, w.name AS workflow_name FROM runs r LEFT JOIN workflows w ON w.id = r.workflow_id
+    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY r.started_at DESC, r.id DESC LIMIT ?`;
   const { results } = await d1
     .prepare(sql)
     .bind(...args, f.limit)

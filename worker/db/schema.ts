@@ -2,12 +2,27 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /*
- * The D1 schema, one file. Migrations in migrations/ are generated from it with drizzle-kit; the
- * hot tables (runs, trigger_index, workflow_versions, entity_tags, plan_items) and every mirrored
- * entity table are then declared WITHOUT ROWID by hand, which drizzle cannot express: every insert
- * then writes one b-tree instead of two, and D1 bills rows written per b-tree. Secondary indexes of
- * a WITHOUT ROWID table carry the primary key, so `(variant_id, shop_id)` is ordered by id too.
+ * The D1 schema, one file. `npm run db:generate -- --name <verb_noun>` writes the next migration
+ * with drizzle-kit, then declares the tables below WITHOUT ROWID, which drizzle cannot express: an
+ * insert then writes one b-tree instead of two, and D1 bills rows written per b-tree. Secondary
+ * indexes of a WITHOUT ROWID table carry the primary key, so `(variant_id, shop_id)` is ordered by
+ * id too.
  */
+export const WITHOUT_ROWID_TABLES = [
+  "brands",
+  "customers",
+  "entity_tags",
+  "inventory_items",
+  "plan_items",
+  "product_variants",
+  "products",
+  "recommendations",
+  "runs",
+  "shops",
+  "subscriptions",
+  "trigger_index",
+  "workflow_versions",
+] as const;
 
 const json = (name: string) => text(name, { mode: "json" });
 
@@ -90,12 +105,6 @@ export const deadEvents = sqliteTable("dead_events", {
   attempts: integer("attempts").notNull(),
   deadAt: text("dead_at").notNull(),
   replayedAt: text("replayed_at"),
-});
-
-/** Small facts about this database, e.g. that the demo data set was loaded. */
-export const meta = sqliteTable("meta", {
-  key: text("key").primaryKey(),
-  value: text("value").notNull(),
 });
 
 // ---------------------------------------------------------------- entities (SPEC §5)

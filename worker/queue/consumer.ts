@@ -1,6 +1,5 @@
 import { snapshotStatement, SnapshotRowSchema, upsertStatements } from "../entities";
 import { getDefinitions, db } from "../db/workflow-store";
-import type { Definition } from "../definition/schema";
 import { utcDate } from "../definition/date-spec";
 import { QueueMessageSchema, type EntityEvent, type QueueMessage } from "../events/envelope";
 import { ANY_TAG, matchesTrigger } from "../engine/trigger-match";
@@ -82,7 +81,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     [...new Map(candidates.map((c) => [`${c.workflow_id}@${c.version}`, { workflowId: c.workflow_id, version: c.version }])).values()],
   );
 
-  const starts: { w: Work; workflowId: string; version: number; def: Definition }[] = [];
+  const starts: { w: Work; workflowId: string; version: number }[] = [];
   const failed = new Set<Work>();
   for (const w of work) {
     const have = new Set([...w.tags, ANY_TAG]);
@@ -108,7 +107,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
         today: utcDate(now),
       };
       if (matchesTrigger(def.trigger, { entity: w.event.entity, kind: w.event.kind, tags: w.tags, scope })) {
-        starts.push({ w, workflowId: c.workflow_id, version: c.version, def });
+        starts.push({ w, workflowId: c.workflow_id, version: c.version });
       }
     }
   }
@@ -124,13 +123,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       if (failed.has(s.w)) continue;
       try {
         const stub = env.RUNS.get(env.RUNS.idFromName(runName(s.workflowId, s.w.event.id)));
-        const started = await stub.start({
-          workflow_id: s.workflowId,
-          workflow_version: s.version,
-          definition: s.def,
-          trigger: s.w.trigger!,
-          test: false,
-        });
+        const started = await stub.start({ workflow_id: s.workflowId, workflow_version: s.version, trigger: s.w.trigger!, test: false });
         count("run_start_calls");
         if (!started.created) {
           count("run_duplicates_refused");

@@ -67,6 +67,7 @@ const RunListItemSchema = z
   .object({
     id: z.string(),
     workflow_id: z.string(),
+    workflow_name: z.string().nullable(),
     workflow_version: z.int(),
     status: z.string(),
     test: z.boolean(),
@@ -126,6 +127,7 @@ runsApp.openapi(
       {
         items: page.map((r) => ({
           ...r,
+          workflow_name: r.workflow_name ?? null,
           started_at: new Date(r.started_at).toISOString(),
           finished_at: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
         })),

@@ -309,7 +309,6 @@ workflowsApp.openapi(
     const started = await stub.start({
       workflow_id: wf.id,
       workflow_version: wf.version,
-      definition: wf.definition,
       test: true,
       trigger: {
         id: eventId,
