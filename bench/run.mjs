@@ -89,6 +89,12 @@ if (wants("intake")) {
   console.log(`intake: ${results.figures.intake.events_per_second} events/s accepted in batches of 100`);
 }
 
+// ------------------------------------------------------------------ planning (add_items_to_plan), on a quiet runtime
+if (wants("planning") && existsSync(new URL("./plan-bench.mjs", import.meta.url))) {
+  const { benchPlanning } = await import("./plan-bench.mjs");
+  results.figures.planning = await benchPlanning({ baseUrl: base, token: "dev-token", sizes: quick ? [10_000] : [10_000, 100_000], pgid: product.pgid });
+}
+
 // ------------------------------------------------------------------ end to end
 const e2eWorkflow = (bucket) => ({
   name: `Bench ${bucket}: condition → webhook → email`,
@@ -227,12 +233,6 @@ if (wants("matching")) {
     results.figures.matching.push(row);
     console.log(`matching with ${size} active workflows: ${row.consumer_ms_per_event} ms/event, ${row.d1_rows_read_per_event} D1 rows read/event`);
   }
-}
-
-// ------------------------------------------------------------------ planning (add_items_to_plan)
-if (wants("planning") && existsSync(new URL("./plan-bench.mjs", import.meta.url))) {
-  const { benchPlanning } = await import("./plan-bench.mjs");
-  results.figures.planning = await benchPlanning({ baseUrl: base, token: "dev-token", sizes: quick ? [10_000] : [10_000, 100_000], pgid: product.pgid });
 }
 
 clearInterval(sampler);

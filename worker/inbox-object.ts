@@ -12,27 +12,40 @@ import { log, logError } from "./log";
  */
 
 export const INBOX_SHARDS = 4;
-/** Beyond this many unacknowledged events a shard asks senders to slow down (429). */
-export const MAX_PENDING = 25_000;
-/** Not acknowledged after this long: send the event to the queue again (doubling, capped). */
+/**
+ * Beyond this many unacknowledged events a shard asks senders to slow down (429 with Retry-After):
+ * a backlog the engine cannot work off soon is better pushed back than left to grow.
+ */
+export const MAX_PENDING = 5_000;
+/** A send to the queue that failed is tried again after this long (doubling, capped). */
 const REDRIVE_AFTER_MS = 30_000;
-const REDRIVE_CAP_MS = 10 * 60_000;
+/**
+ * A message the queue accepted is the queue's to deliver: it is sent again only when it may have
+ * been lost with the runtime that sent it (another boot id), or, as a last resort, after an hour.
+ */
+const SENT_RECHECK_MS = 60 * 60_000;
 /** How often a shard with pending events looks for ones to send again. */
 const SWEEP_MS = 5_000;
 
 /**
  * Identifies this isolate. A row sent by another one may have had its queue message lost with that
- * runtime (locally, queues live in memory), so a sweep sends it again at once instead of waiting
- * for the re-send delay. Random values are not allowed at module scope: made on first use.
+ * runtime (locally, queues live in memory), so a sweep sends it again at once. A slow consumer is
+ * not a reason to send again: that only multiplies the work of an engine already behind. Random
+ * values are not allowed at module scope: made on first use.
  */
 let boot: string | undefined;
-const bootId = () => (boot ??= crypto.randomUUID());
+export const bootId = () => (boot ??= crypto.randomUUID());
 /** Queue messages carry the event inline up to this size; larger ones are read from the inbox. */
 const INLINE_LIMIT = 100 * 1024;
 const SEND_BATCH = 100;
 const SEND_BYTES = 240 * 1024;
 
 const AcceptSchema = z.array(EntityEventSchema).min(1).max(500);
+/** SQLite in a Durable Object binds at most 100 parameters per statement. */
+const PARAMS = 90;
+function* chunks<T>(list: readonly T[], size = PARAMS): Generator<T[]> {
+  for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
+}
 const SeqsSchema = z.array(z.int().min(0)).max(1000);
 
 export type AcceptResult = { accepted: number } | { busy: true; pending: number };
@@ -81,7 +94,7 @@ export class InboxObject extends DurableObject<Env> {
           event.id,
           body,
           now,
-          now + REDRIVE_AFTER_MS,
+          now + SENT_RECHECK_MS,
           bootId(),
         )
         .toArray()[0];
@@ -100,22 +113,23 @@ export class InboxObject extends DurableObject<Env> {
   /** The consumer is done with these events (runs started, or dead-lettered). */
   async ack(raw: number[]): Promise<void> {
     const seqs = SeqsSchema.parse(raw);
-    if (seqs.length === 0) return;
-    const placeholders = seqs.map(() => "?").join(",");
-    const cursor = this.ctx.storage.sql.exec(`DELETE FROM inbox WHERE seq IN (${placeholders})`, ...seqs);
-    this.pending = Math.max(0, this.pending - cursor.rowsWritten);
+    let deleted = 0;
+    for (const part of chunks(seqs)) {
+      deleted += this.ctx.storage.sql.exec(`DELETE FROM inbox WHERE seq IN (${part.map(() => "?").join(",")})`, ...part).rowsWritten;
+    }
+    this.pending = Math.max(0, this.pending - deleted);
     count("inbox_rpc");
-    count("inbox_rows_written", cursor.rowsWritten);
+    count("inbox_rows_written", deleted);
   }
 
   /** Bodies of events too large to travel inline. */
   async bodies(raw: number[]): Promise<Record<number, EntityEvent>> {
     const seqs = SeqsSchema.parse(raw);
     const out: Record<number, EntityEvent> = {};
-    if (seqs.length === 0) return out;
-    const placeholders = seqs.map(() => "?").join(",");
-    for (const row of this.ctx.storage.sql.exec<Row>(`SELECT seq, body FROM inbox WHERE seq IN (${placeholders})`, ...seqs)) {
-      out[row.seq] = EntityEventSchema.parse(JSON.parse(row.body));
+    for (const part of chunks(seqs)) {
+      for (const row of this.ctx.storage.sql.exec<Row>(`SELECT seq, body FROM inbox WHERE seq IN (${part.map(() => "?").join(",")})`, ...part)) {
+        out[row.seq] = EntityEventSchema.parse(JSON.parse(row.body));
+      }
     }
     return out;
   }
@@ -137,8 +151,7 @@ export class InboxObject extends DurableObject<Env> {
         .exec<Row>("SELECT seq, event_id, body, sends FROM inbox WHERE next_send_at <= ? OR sent_boot != ? ORDER BY seq LIMIT 2000", now, bootId())
         .toArray();
       for (const row of due) {
-        const wait = Math.min(REDRIVE_CAP_MS, REDRIVE_AFTER_MS * 2 ** Math.min(row.sends + 1, 10));
-        this.ctx.storage.sql.exec("UPDATE inbox SET sends = sends + 1, next_send_at = ?, sent_boot = ? WHERE seq = ?", now + wait, bootId(), row.seq);
+        this.ctx.storage.sql.exec("UPDATE inbox SET sends = sends + 1, next_send_at = ?, sent_boot = ? WHERE seq = ?", now + SENT_RECHECK_MS, bootId(), row.seq);
       }
       if (due.length > 0) {
         log("inbox_redrive", { shard, events: due.length, pending: this.pending });
@@ -174,8 +187,16 @@ export class InboxObject extends DurableObject<Env> {
         count("queue_messages_sent", batch.length);
         await this.env.EVENTS.sendBatch(batch);
       } catch (err) {
-        // Still durable here: the sweep sends them again.
+        // Still durable here: due again soon, with back-off on repeated failures.
         logError("inbox_send", err, { shard, events: batch.length });
+        for (const part of chunks(batch.map((m) => m.body.seq))) {
+          this.ctx.storage.sql.exec(
+            `UPDATE inbox SET next_send_at = ? + ? * (1 << min(sends, 5)) WHERE seq IN (${part.map(() => "?").join(",")})`,
+            Date.now(),
+            REDRIVE_AFTER_MS,
+            ...part,
+          );
+        }
       }
       batch = [];
       bytes = 0;

@@ -7,20 +7,10 @@ import { upsertRunStatement } from "./db/run-index";
 import { db, getDefinitions } from "./db/workflow-store";
 import type { Definition } from "./definition/schema";
 import { advance, nextWake, stepStatuses, type Effect, type RunEvent } from "./engine/run-machine";
-import { initialState, isTerminal, type LogEntry, type RunState, type StepState } from "./engine/run-state";
+import { initialState, isTerminal, TriggerInfoSchema, type LogEntry, type RunState, type StepState } from "./engine/run-state";
 import { count, track } from "./lib/metrics";
 import { redact, secretForms } from "./lib/net";
 import { logError, logLines } from "./log";
-
-export const TriggerInfoSchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  entity: z.string(),
-  entity_id: z.string(),
-  occurred_at: z.string(),
-  data: z.unknown(),
-  previous: z.unknown(),
-});
 
 /**
  * A run is pinned by reference: versions are immutable in D1 and every isolate caches them, so

@@ -11,7 +11,7 @@ import {
 } from "../../worker/actions/call-webhook";
 import type { ActionContext, ActionDeps } from "../../worker/actions/types";
 import { type Config, ConfigSchema } from "../../worker/config";
-import type { Scope } from "../../worker/definition/interpolate";
+import { actionContext, testScope } from "../support/action-context";
 
 const HOOK_SECRET = "whsec_dGVzdC1ob29rLXNlY3JldC0wMDAwMDAwMDAwMDA=";
 const credentials = new Map([
@@ -25,39 +25,10 @@ function testConfig(allowed = ""): Config {
   return { ...ConfigSchema.parse({ WEBHOOK_ALLOWED_HOSTS: allowed }), credentials };
 }
 
-const scope: Scope = {
-  trigger: {
-    id: "evt_1",
-    type: "inventory_item.updated",
-    entity: "inventory_item",
-    entity_id: "ii_1",
-    occurred_at: "2026-03-01T12:00:00.000Z",
-    data: { sku: "SKU-1", on_hand: 2, shop: "berlin" },
-    previous: null,
-  },
-  steps: { plan: { output: { plan_id: "plan_7" } } },
-  workflow: { id: "wf_1", name: "Restock", version: 3 },
-  run: { id: "run_1" },
-  now: "2026-03-01T12:00:00.000Z",
-  today: "2026-03-01",
-};
+const scope = testScope({ sku: "SKU-1", on_hand: 2, shop: "berlin" }, { plan: { output: { plan_id: "plan_7" } } });
 
 function context(over: Partial<ActionContext> = {}) {
-  const logs: string[] = [];
-  const ctx: ActionContext = {
-    runId: "run_1",
-    workflowId: "wf_1",
-    nodeId: "notify",
-    attempt: 1,
-    idempotencyKey: "run_1:notify",
-    now: new Date(),
-    signal: new AbortController().signal,
-    trigger: scope.trigger,
-    checkpoint: undefined,
-    log: (m) => logs.push(m),
-    ...over,
-  };
-  return { ctx, logs };
+  return actionContext(scope, { nodeId: "notify", ...over });
 }
 
 /** Deps whose fetch records calls and answers 200, for paths that must (or must not) reach it. */

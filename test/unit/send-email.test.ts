@@ -4,45 +4,16 @@ import { describe, expect, it } from "vitest";
 import { classifyEmailError, SendEmailConfigSchema, SendEmailInputSchema, sendEmail } from "../../worker/actions/send-email";
 import type { ActionContext, ActionDeps } from "../../worker/actions/types";
 import { type Config, ConfigSchema } from "../../worker/config";
-import type { Scope } from "../../worker/definition/interpolate";
 import { base64Lines, buildMime, decodeEntities, encodeHeaderWords, htmlToText, messageIdFor, renderBodies } from "../../worker/lib/mime";
+import { actionContext, testScope } from "../support/action-context";
 
-const scope: Scope = {
-  trigger: {
-    id: "evt_1",
-    type: "inventory_item.updated",
-    entity: "inventory_item",
-    entity_id: "ii_1",
-    occurred_at: "2026-03-01T12:00:00.000Z",
-    data: { name: "<script>alert('x')</script> & Co", on_hand: 2, emails: ["a@example.com", "b@example.com"], buyer: "buyer@example.com" },
-    previous: null,
-  },
-  steps: {},
-  workflow: { id: "wf_1", name: "Restock", version: 3 },
-  run: { id: "run_1" },
-  now: "2026-03-01T12:00:00.000Z",
-  today: "2026-03-01",
-};
+const scope = testScope({ name: "<script>alert('x')</script> & Co", on_hand: 2, emails: ["a@example.com", "b@example.com"], buyer: "buyer@example.com" }, {});
 
 const cfg = (over: Record<string, unknown>) => SendEmailConfigSchema.parse({ to: ["ops@example.com"], subject: "Hi", body: "Hello", ...over });
 const resolve = (over: Record<string, unknown>) => sendEmail.resolve!(cfg(over), scope, new Date());
 
 function context(over: Partial<ActionContext> = {}) {
-  const logs: string[] = [];
-  const ctx: ActionContext = {
-    runId: "run_1",
-    workflowId: "wf_1",
-    nodeId: "mail",
-    attempt: 1,
-    idempotencyKey: "run_1:mail",
-    now: new Date("2026-03-01T12:00:00Z"),
-    signal: new AbortController().signal,
-    trigger: scope.trigger,
-    checkpoint: undefined,
-    log: (m) => logs.push(m),
-    ...over,
-  };
-  return { ctx, logs };
+  return actionContext(scope, { nodeId: "mail", ...over });
 }
 
 /** A stand-in binding that records envelopes and fails the recipients it is told to. */

@@ -4,45 +4,15 @@ import { describe, expect, it } from "vitest";
 import { SendEmailConfigSchema, sendEmail } from "../../worker/actions/send-email";
 import type { ActionContext, ActionDeps, ActionResult } from "../../worker/actions/types";
 import { config } from "../../worker/config";
-import type { Scope } from "../../worker/definition/interpolate";
 import { uid } from "./helpers";
+import { actionContext, testScope } from "../support/action-context";
 
 const deps = (): ActionDeps => ({ config: config(env), db: env.DB, email: env.EMAIL, fetch });
 
-const scope: Scope = {
-  trigger: {
-    id: "evt_1",
-    type: "inventory_item.updated",
-    entity: "inventory_item",
-    entity_id: "ii_1",
-    occurred_at: "2026-03-01T12:00:00.000Z",
-    data: { name: "<script>alert(1)</script> Sneaker", on_hand: 2, shop: "Berlin Mitte", buyer: "buyer@example.com" },
-    previous: null,
-  },
-  steps: { plan: { output: { plan_id: "plan_7", added: 3 } } },
-  workflow: { id: "wf_1", name: "Restock", version: 3 },
-  run: { id: "run_1" },
-  now: "2026-03-01T12:00:00.000Z",
-  today: "2026-03-01",
-};
+const scope = testScope({ name: "<script>alert(1)</script> Sneaker", on_hand: 2, shop: "Berlin Mitte", buyer: "buyer@example.com" }, { plan: { output: { plan_id: "plan_7", added: 3 } } });
 
 function context(over: Partial<ActionContext> = {}) {
-  const logs: string[] = [];
-  const runId = uid("run");
-  const ctx: ActionContext = {
-    runId,
-    workflowId: "wf_1",
-    nodeId: "mail",
-    attempt: 1,
-    idempotencyKey: `${runId}:mail`,
-    now: new Date(),
-    signal: new AbortController().signal,
-    trigger: scope.trigger,
-    checkpoint: undefined,
-    log: (m) => logs.push(m),
-    ...over,
-  };
-  return { ctx, logs };
+  return actionContext(scope, { runId: uid("run"), nodeId: "mail", ...over });
 }
 
 /** Resolves a config the way the engine does and sends it through the real binding. */

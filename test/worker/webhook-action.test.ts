@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { CallWebhookConfigSchema, callWebhook } from "../../worker/actions/call-webhook";
 import type { ActionContext, ActionDeps, ActionResult } from "../../worker/actions/types";
 import { config } from "../../worker/config";
-import type { Scope } from "../../worker/definition/interpolate";
 import { uid } from "./helpers";
+import { actionContext, testScope } from "../support/action-context";
 
 // The shapes of test/support/sink.ts, restated: that file is Node code outside this tsconfig.
 interface Programmed {
@@ -38,40 +38,10 @@ function realDeps(over: Partial<ActionDeps["config"]> = {}): ActionDeps {
   };
 }
 
-const scope: Scope = {
-  trigger: {
-    id: "evt_1",
-    type: "inventory_item.updated",
-    entity: "inventory_item",
-    entity_id: "ii_1",
-    occurred_at: "2026-03-01T12:00:00.000Z",
-    data: { sku: "SKU-1", on_hand: 2 },
-    previous: null,
-  },
-  steps: { plan: { output: { plan_id: "plan_7" } } },
-  workflow: { id: "wf_1", name: "Restock", version: 3 },
-  run: { id: "run_1" },
-  now: "2026-03-01T12:00:00.000Z",
-  today: "2026-03-01",
-};
+const scope = testScope({ sku: "SKU-1", on_hand: 2 }, { plan: { output: { plan_id: "plan_7" } } });
 
 function context(over: Partial<ActionContext> = {}) {
-  const logs: string[] = [];
-  const runId = uid("run");
-  const ctx: ActionContext = {
-    runId,
-    workflowId: "wf_1",
-    nodeId: "notify",
-    attempt: 1,
-    idempotencyKey: `${runId}:notify`,
-    now: new Date(),
-    signal: new AbortController().signal,
-    trigger: scope.trigger,
-    checkpoint: undefined,
-    log: (m) => logs.push(m),
-    ...over,
-  };
-  return { ctx, logs };
+  return actionContext(scope, { nodeId: "notify", ...over });
 }
 
 async function program(bucket: string, responses: Programmed[]) {

@@ -14,6 +14,7 @@ import type { ErrorBody, Issue } from "../../worker/errors";
 import type { Plan, PLAN_STATUSES, PlanItemSchema } from "../../worker/planning/plan-store";
 import type { RunSchema } from "../../worker/routes/runs";
 import type { z } from "zod";
+import type { WorkflowRecord } from "../../worker/definition/workflow-record";
 
 export type { Definition, DefinitionInput, Issue, PlanKind, RunSummary, Trigger, TriggerEntity, EventKind, WorkflowStatus };
 
@@ -22,17 +23,7 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export interface Workflow {
-  id: string;
-  name: string;
-  description: string | null;
-  status: WorkflowStatus;
-  version: number;
-  trigger_entity: string;
-  created_at: string;
-  updated_at: string;
-  definition: Definition;
-}
+export type Workflow = WorkflowRecord;
 
 export interface WorkflowListItem extends Omit<Workflow, "definition"> {
   trigger: Trigger;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DateSpecSchema, TagFilterSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
-import { addItems } from "../planning/add-items";
+import { addItems, CountsSchema } from "../planning/add-items";
 import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
 import { defineAction } from "./types";
 
@@ -72,22 +72,8 @@ export const AddItemsToPlanInputSchema = AddItemsToPlanConfigSchema.extend({
 });
 export type AddItemsToPlanInput = z.infer<typeof AddItemsToPlanInputSchema>;
 
-export const AddItemsToPlanOutputSchema = z.object({
+export const AddItemsToPlanOutputSchema = CountsSchema.extend({
   plan_id: z.string(),
-  /** Lines new to the plan. */
-  added: z.int(),
-  /** Lines the plan already held, now set to this run's values (`unchanged` of them already had them). */
-  updated: z.int(),
-  unchanged: z.int(),
-  /** Score-matched transfers of the matched variants that the new matching no longer makes. */
-  removed: z.int(),
-  /** Selected items that produced no line (quantity 0, no recommendation, margin floor, no match). */
-  skipped: z.int(),
-  skipped_margin_floor: z.int(),
-  /** Sum of the quantities of the lines this step produced. */
-  total_quantity: z.int(),
-  /** Items the selection held. */
-  candidates: z.int(),
   /** Invocations the step took (more than one when it continued from a checkpoint). */
   invocations: z.int(),
 });

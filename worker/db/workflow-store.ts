@@ -4,23 +4,15 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { DefinitionSchema, type Definition } from "../definition/schema";
 import { indexTags } from "../engine/trigger-match";
 import type { WorkflowStatus } from "../engine/workflow-status";
+import type { WorkflowRecord } from "../definition/workflow-record";
+
+export type { WorkflowRecord };
 import { newId } from "../lib/ids";
 import { triggerIndex, workflows, workflowVersions } from "./schema";
 
 export type Db = ReturnType<typeof db>;
 export const db = (d1: D1Database) => drizzle(d1);
 
-export interface WorkflowRecord {
-  id: string;
-  name: string;
-  description: string | null;
-  status: WorkflowStatus;
-  version: number;
-  trigger_entity: string;
-  created_at: string;
-  updated_at: string;
-  definition: Definition;
-}
 
 type Row = typeof workflows.$inferSelect;
 const record = (row: Row, definition: Definition): WorkflowRecord => ({

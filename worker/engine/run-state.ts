@@ -1,4 +1,6 @@
+import { z } from "zod";
 import type { RunSummary } from "../actions/types";
+import type { Scope } from "../definition/interpolate";
 import type { Definition } from "../definition/schema";
 
 export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
@@ -39,15 +41,17 @@ export interface StepState {
   checkpoint?: unknown;
 }
 
-export interface TriggerInfo {
-  id: string;
-  type: string;
-  entity: string;
-  entity_id: string;
-  occurred_at: string;
-  data: unknown;
-  previous: unknown;
-}
+/** The event a run started from, as `{{trigger.*}}` sees it. */
+export type TriggerInfo = Scope["trigger"];
+export const TriggerInfoSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  entity: z.string(),
+  entity_id: z.string(),
+  occurred_at: z.string(),
+  data: z.unknown(),
+  previous: z.unknown(),
+}) satisfies z.ZodType<TriggerInfo>;
 
 export interface RunState {
   id: string;

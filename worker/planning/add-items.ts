@@ -53,14 +53,21 @@ export const DEFAULT_LIMITS: Limits = {
   conflictRetries: 8,
 };
 
-const CountsSchema = z.object({
+/** What a step did to its plan; the action's output adds the plan id and the invocations. */
+export const CountsSchema = z.object({
+  /** Items the selection held. */
   candidates: z.int(),
+  /** Lines new to the plan. */
   added: z.int(),
+  /** Lines the plan already held, now set to this run's values (`unchanged` of them already had them). */
   updated: z.int(),
   unchanged: z.int(),
+  /** Score-matched transfers of the matched variants that the new matching no longer makes. */
   removed: z.int(),
+  /** Selected items that produced no line (quantity 0, no recommendation, margin floor, no match). */
   skipped: z.int(),
   skipped_margin_floor: z.int(),
+  /** Sum of the quantities of the lines this step produced. */
   total_quantity: z.int(),
 });
 type Counts = z.infer<typeof CountsSchema>;

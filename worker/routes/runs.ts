@@ -2,11 +2,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import PostalMime from "postal-mime";
 import { listRuns } from "../db/run-index";
 import { escapeHtml } from "../definition/interpolate";
-import { RUN_STATUSES, STEP_STATUSES } from "../engine/run-state";
+import { RUN_STATUSES, STEP_STATUSES, TriggerInfoSchema } from "../engine/run-state";
 import { AppError } from "../errors";
 import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { log } from "../log";
+
 
 export const runsApp = router();
 
@@ -45,15 +46,7 @@ export const RunSchema = z
     workflow_name: z.string(),
     status: z.enum(RUN_STATUSES),
     test: z.boolean(),
-    trigger: z.object({
-      id: z.string(),
-      type: z.string(),
-      entity: z.string(),
-      entity_id: z.string(),
-      occurred_at: z.string(),
-      data: z.unknown(),
-      previous: z.unknown(),
-    }),
+    trigger: TriggerInfoSchema,
     definition: z.unknown(),
     started_at: z.string(),
     finished_at: z.string().nullable(),
