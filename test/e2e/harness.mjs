@@ -3,27 +3,15 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 
-export const TOKEN = "dev-token";
-export const EVENTS_SECRET = "whsec_bG9jYWwtZGV2LWV2ZW50cy1zZWNyZXQtMDAwMQ==";
+import { EVENTS_SECRET, freePort, TOKEN } from "../../bench/lib.mjs";
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { EVENTS_SECRET, freePort, TOKEN };
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 250 } = {}) {

@@ -1,37 +1,18 @@
 import { computed, createModel, effect, signal, untracked } from "@preact/signals";
 import { api, ApiError, describeError, type PlanDetail, type PlanItem, type PlanListItem } from "../src/api";
+import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { session } from "./session";
 
 export const PlansModel = createModel(() => {
-  const data = {
-    items: signal<PlanListItem[]>([]),
-    nextCursor: signal<string | null>(null),
-    loaded: signal(false),
-  };
-  const view = {
-    kind: computed(() => router.query.value.get("kind") ?? ""),
-    status: computed(() => router.query.value.get("status") ?? ""),
-    loading: signal(false),
-    error: signal<string | null>(null),
-  };
-  let seq = 0;
-  async function load(more = false) {
-    const mine = ++seq;
-    view.loading.value = true;
-    view.error.value = null;
-    try {
-      const page = await api.listPlans({ kind: view.kind.peek() || undefined, status: view.status.peek() || undefined, limit: 50, cursor: more ? data.nextCursor.peek() : undefined });
-      if (mine !== seq) return;
-      data.items.value = more ? [...data.items.peek(), ...page.items] : page.items;
-      data.nextCursor.value = page.next_cursor;
-      data.loaded.value = true;
-    } catch (err) {
-      if (mine === seq) view.error.value = `Could not load plans: ${describeError(err)}`;
-    } finally {
-      if (mine === seq) view.loading.value = false;
-    }
-  }
+  const kind = computed(() => router.query.value.get("kind") ?? "");
+  const status = computed(() => router.query.value.get("status") ?? "");
+  const list = pagedList<PlanListItem>("plans", (cursor) =>
+    api.listPlans({ kind: kind.peek() || undefined, status: status.peek() || undefined, limit: 50, cursor }),
+  );
+  const data = list.data;
+  const view = { kind, status, loading: list.loading, error: list.error };
+  const load = list.load;
   effect(() => {
     void view.kind.value;
     void view.status.value;

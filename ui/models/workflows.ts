@@ -1,5 +1,6 @@
 import { computed, createModel, effect, signal, untracked } from "@preact/signals";
 import { api, describeError, type WorkflowListItem, type WorkflowStatus } from "../src/api";
+import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { session } from "./session";
 
@@ -7,39 +8,20 @@ export const STATUS_FILTERS: readonly (WorkflowStatus | "")[] = ["", "draft", "a
 
 /** The workflows list: rows and paging (domain) apart from filter, progress and messages (view). */
 export const WorkflowsModel = createModel(() => {
-  const data = {
-    items: signal<WorkflowListItem[]>([]),
-    nextCursor: signal<string | null>(null),
-    loaded: signal(false),
-  };
+  const status = computed(() => router.query.value.get("status") ?? "");
+  const list = pagedList<WorkflowListItem>("workflows", (cursor) => api.listWorkflows({ status: status.peek() || undefined, limit: 50, cursor }));
+  const data = list.data;
   const view = {
-    status: computed(() => router.query.value.get("status") ?? ""),
-    loading: signal(false),
-    error: signal<string | null>(null),
+    status,
+    loading: list.loading,
+    error: list.error,
     /** Outcome of the last row action, in words. */
     notice: signal<{ text: string; href?: string } | null>(null),
     /** The row an action is running on. */
     busyId: signal<string | null>(null),
     confirmArchive: signal<WorkflowListItem | null>(null),
   };
-
-  let seq = 0;
-  async function load(more = false) {
-    const mine = ++seq;
-    view.loading.value = true;
-    view.error.value = null;
-    try {
-      const page = await api.listWorkflows({ status: view.status.peek() || undefined, limit: 50, cursor: more ? data.nextCursor.peek() : undefined });
-      if (mine !== seq) return;
-      data.items.value = more ? [...data.items.peek(), ...page.items] : page.items;
-      data.nextCursor.value = page.next_cursor;
-      data.loaded.value = true;
-    } catch (err) {
-      if (mine === seq) view.error.value = `Could not load workflows: ${describeError(err)}`;
-    } finally {
-      if (mine === seq) view.loading.value = false;
-    }
-  }
+  const load = list.load;
 
   effect(() => {
     void view.status.value;
