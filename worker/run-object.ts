@@ -4,7 +4,7 @@ import { nodeModule } from "./actions";
 import type { ActionContext, ActionDeps, ActionModule, ActionResult } from "./actions/types";
 import { config } from "./config";
 import { upsertRunStatement } from "./db/run-index";
-import { db, getDefinitions } from "./db/workflow-store";
+import { getDefinitions } from "./db/workflow-store";
 import type { Definition } from "./definition/schema";
 import { advance, nextWake, stepStatuses, type Effect, type RunEvent } from "./engine/run-machine";
 import { initialState, isTerminal, TriggerInfoSchema, type LogEntry, type RunState, type StepState } from "./engine/run-state";
@@ -144,7 +144,7 @@ export class RunObject extends DurableObject<Env> {
   // ------------------------------------------------------------------ state
 
   private async pinned(workflowId: string, version: number): Promise<Definition> {
-    const def = (await getDefinitions(db(this.env.DB), [{ workflowId, version }])).get(`${workflowId}@${version}`);
+    const def = (await getDefinitions(this.env.DB, [{ workflowId, version }])).get(`${workflowId}@${version}`);
     if (def === undefined) throw new StartError(`Workflow ${workflowId} has no version ${version}`);
     if (def instanceof Error) throw new StartError(def.message);
     return def;

@@ -1,4 +1,4 @@
-import { batch, computed, createModel, effect, signal, untracked } from "@preact/signals";
+import { batch, computed, createModel, effect, signal } from "@preact/signals";
 import {
   api,
   ApiError,
@@ -30,7 +30,7 @@ import {
 } from "../src/lib/flow";
 import { setIn, type PathKey } from "../src/lib/util";
 import { router } from "./router";
-import { session } from "./session";
+import { loadWhileSignedIn } from "./session";
 import { createTestRun, type TestForm } from "./test-run";
 
 /** What the editor holds: the definition with its nodes laid out as a flow. */
@@ -193,13 +193,9 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     }
   }
 
-  effect(() => {
-    if (!session.signedIn.value) return;
-    void session.epoch.value;
-    untracked(() => {
-      void load();
-      void loadCredentials();
-    });
+  loadWhileSignedIn(() => {
+    void load();
+    void loadCredentials();
   });
 
   // Leaving with unsaved edits asks first: in-app links through the router, reloads and tab

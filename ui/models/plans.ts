@@ -1,8 +1,8 @@
-import { computed, createModel, effect, signal, untracked } from "@preact/signals";
+import { computed, createModel, signal } from "@preact/signals";
 import { api, ApiError, describeError, type PlanDetail, type PlanItem, type PlanListItem } from "../src/api";
 import { pagedList } from "./paged-list";
 import { router } from "./router";
-import { session } from "./session";
+import { loadWhileSignedIn } from "./session";
 
 export const PlansModel = createModel(() => {
   const kind = computed(() => router.query.value.get("kind") ?? "");
@@ -13,13 +13,10 @@ export const PlansModel = createModel(() => {
   const data = list.data;
   const view = { kind, status, loading: list.loading, error: list.error };
   const load = list.load;
-  effect(() => {
-    void view.kind.value;
-    void view.status.value;
-    if (!session.signedIn.value) return;
-    void session.epoch.value;
-    untracked(() => void load());
-  });
+  loadWhileSignedIn(
+    () => void load(),
+    () => void [view.kind.value, view.status.value],
+  );
   return {
     data,
     view,
@@ -90,11 +87,7 @@ export const PlanModel = createModel((planId: string) => {
       view.loadingItems.value = false;
     }
   }
-  effect(() => {
-    if (!session.signedIn.value) return;
-    void session.epoch.value;
-    untracked(() => void load());
-  });
+  loadWhileSignedIn(() => void load());
   return {
     data,
     view,

@@ -1,7 +1,7 @@
-import { computed, createModel, effect, signal, untracked } from "@preact/signals";
+import { computed, createModel, effect, signal } from "@preact/signals";
 import { api, ApiError, describeError, LIVE_RUN_STATUSES, type RunDetail, type RunListItem, type RunStatus, type StepRecord } from "../src/api";
 import { router } from "./router";
-import { session } from "./session";
+import { loadWhileSignedIn, session } from "./session";
 
 export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
 const LIVE_POLL_MS = 1500;
@@ -74,18 +74,14 @@ export const RunsModel = createModel(() => {
     }
   }
 
-  effect(() => {
-    void view.workflowId.value;
-    void view.status.value;
-    void view.test.value;
-    if (!session.signedIn.value) return;
-    void session.epoch.value;
-    untracked(() => {
+  loadWhileSignedIn(
+    () => {
       shown = 50;
       void load();
       void loadWorkflows();
-    });
-  });
+    },
+    () => void [view.workflowId.value, view.status.value, view.test.value],
+  );
 
   effect(() => {
     void view.tick.value;
@@ -164,11 +160,7 @@ export const RunModel = createModel((runId: string) => {
     }
   }
 
-  effect(() => {
-    if (!session.signedIn.value) return;
-    void session.epoch.value;
-    untracked(() => void load());
-  });
+  loadWhileSignedIn(() => void load());
 
   effect(() => {
     void view.tick.value;

@@ -1,4 +1,4 @@
-import { computed, signal } from "@preact/signals";
+import { computed, effect, signal, untracked } from "@preact/signals";
 import { api, ApiError, configureApi, describeError } from "../src/api";
 
 const KEY = "edge-workflows.api-token";
@@ -72,3 +72,17 @@ function createSession() {
 }
 
 export const session = createSession();
+
+/**
+ * Runs `load` once signed in, again after every newly accepted token (what a 401 interrupted), and
+ * whenever a signal that `deps` reads changes (a page's filters). Call it inside a model factory,
+ * so the effect ends with the model.
+ */
+export function loadWhileSignedIn(load: () => void, deps: () => void = () => undefined): void {
+  effect(() => {
+    deps();
+    if (!session.signedIn.value) return;
+    void session.epoch.value;
+    untracked(load);
+  });
+}

@@ -1,8 +1,8 @@
-import { computed, createModel, effect, signal, untracked } from "@preact/signals";
+import { computed, createModel, signal } from "@preact/signals";
 import { api, describeError, type WorkflowListItem, type WorkflowStatus } from "../src/api";
 import { pagedList } from "./paged-list";
 import { router } from "./router";
-import { session } from "./session";
+import { loadWhileSignedIn } from "./session";
 
 export const STATUS_FILTERS: readonly (WorkflowStatus | "")[] = ["", "draft", "active", "paused", "archived"];
 
@@ -23,12 +23,10 @@ export const WorkflowsModel = createModel(() => {
   };
   const load = list.load;
 
-  effect(() => {
-    void view.status.value;
-    if (!session.signedIn.value) return;
-    void session.epoch.value;
-    untracked(() => void load());
-  });
+  loadWhileSignedIn(
+    () => void load(),
+    () => void view.status.value,
+  );
 
   return {
     data,

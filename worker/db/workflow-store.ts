@@ -137,8 +137,9 @@ export async function getVersion(d: Db, id: string, version: number): Promise<De
 const definitionCache = new Map<string, Definition | Error>();
 const CACHE_LIMIT = 2000;
 
+/** Definitions by `id@version`; D1 is read (and a query builder made) only for cache misses. */
 export async function getDefinitions(
-  d: Db,
+  d1: D1Database,
   keys: readonly { workflowId: string; version: number }[],
 ): Promise<Map<string, Definition | Error>> {
   const out = new Map<string, Definition | Error>();
@@ -149,8 +150,9 @@ export async function getDefinitions(
     if (hit) out.set(key, hit);
     else missing.push(k);
   }
+  const d = missing.length > 0 ? db(d1) : undefined;
   // D1 binds at most 100 parameters per statement: two per key.
-  for (let i = 0; i < missing.length; i += 45) {
+  for (let i = 0; i < missing.length && d; i += 45) {
     const chunk = missing.slice(i, i + 45);
     const pairs = sql.join(
       chunk.map((k) => sql`(${k.workflowId}, ${k.version})`),

@@ -33,9 +33,6 @@ export const TagFilterSchema = z.strictObject({
 });
 export type TagFilter = z.infer<typeof TagFilterSchema>;
 
-/** Anything JSON; conditions compare such values after interpolation. */
-export const JsonValueSchema: z.ZodType<unknown> = z.unknown();
-
 export const DateSpecSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("absolute"),

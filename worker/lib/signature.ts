@@ -18,7 +18,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
     const raw = decodeBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret);
-    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     keys.set(secret, key);
   }
   return key;
@@ -56,13 +56,4 @@ export async function verifyStandardWebhook(secret: string, headers: Headers, bo
     if (await crypto.subtle.verify("HMAC", key, mac, signed)) return { ok: true, id };
   }
   return { ok: false, reason: "No webhook-signature matches the body" };
-}
-
-/** Signs like the package does; used where the engine itself sends Standard Webhooks. */
-export async function signStandardWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  const key = await hmacKey(secret);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${id}.${timestamp}.${body}`)));
-  let bin = "";
-  for (const b of mac) bin += String.fromCharCode(b);
-  return `v1,${btoa(bin)}`;
 }

@@ -1,5 +1,5 @@
 import { snapshotStatement, SnapshotRowSchema, upsertStatements } from "../entities";
-import { getDefinitions, db } from "../db/workflow-store";
+import { getDefinitions } from "../db/workflow-store";
 import { utcDate } from "../definition/date-spec";
 import { QueueMessageSchema, type EntityEvent, type QueueMessage } from "../events/envelope";
 import { ANY_TAG, matchesTrigger } from "../engine/trigger-match";
@@ -77,7 +77,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
 
   const mirrored = performance.now();
   const definitions = await getDefinitions(
-    db(env.DB),
+    env.DB,
     [...new Map(candidates.map((c) => [`${c.workflow_id}@${c.version}`, { workflowId: c.workflow_id, version: c.version }])).values()],
   );
 

@@ -3,7 +3,6 @@ import { QueueMessageSchema, type EntityEvent } from "../events/envelope";
 import { log, logError } from "../log";
 import { inboxStub } from "./consumer";
 
-export const EVENTS_QUEUE = "workflow-events";
 export const DEAD_EVENTS_QUEUE = "workflow-events-dead";
 
 /** What the consumer sends by hand for a permanent failure; retries exhausted arrive bare. */
