@@ -1,17 +1,50 @@
 // The pieces the browser tests stand on: free ports, the product under `npm start` in its own
 // process group, a Chromium page that records console errors, signed events, and waiting.
+// Standalone: nothing here comes from the benchmark (bench/).
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 
-import { EVENTS_SECRET, freePort, TOKEN } from "../../bench/lib.mjs";
+/** The repository: where `npm start` runs and its .dev.vars lives. */
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-export { EVENTS_SECRET, freePort, TOKEN };
+/**
+ * The local secrets `npm start` serves with: .dev.vars, which it copies from .dev.vars.example
+ * when missing, so the tests use whatever token and event secret the product was given.
+ */
+function devVars() {
+  const file = join(ROOT, existsSync(join(ROOT, ".dev.vars")) ? ".dev.vars" : ".dev.vars.example");
+  const vars = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
+const VARS = devVars();
+/** The first of the accepted API tokens. */
+export const TOKEN = VARS.API_TOKENS.split(",")[0].trim();
+export const EVENTS_SECRET = VARS.EVENTS_SECRET;
+
+/** A port nothing listens on right now (loopback). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 250 } = {}) {
@@ -39,7 +72,7 @@ export async function startProduct() {
   const logPath = join(persist, "server.log");
   const log = createWriteStream(logPath);
   const child = spawn("npm", ["start"], {
-    cwd: process.cwd(),
+    cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PORT: String(port), PERSIST_TO: persist, INSPECTOR_PORT: String(inspector), CI: "1" },

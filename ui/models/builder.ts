@@ -1,131 +1,57 @@
 import { batch, computed, createModel, effect, signal } from "@preact/signals";
-import {
-  api,
-  ApiError,
-  describeError,
-  type DefinitionInput,
-  type Issue,
-  type Workflow,
-  type WorkflowStatus,
-  type WorkflowVersion,
-} from "../src/api";
-import { defaultNode, NODE_ID_BASE, type NodeType, type TriggerInput } from "../src/lib/catalog";
-import {
-  allSteps,
-  findStep,
-  freeId,
-  fromDefinition,
-  insertStep,
-  moveOptions,
-  moveStep,
-  newKey,
-  removeStep,
-  renameNode,
-  stepsBefore,
-  toNodes,
-  updateStep,
-  type ChainRef,
-  type Flow,
-  type StepNode,
-} from "../src/lib/flow";
-import { setIn, type PathKey } from "../src/lib/util";
+import { api, ApiError, describeError, type DefinitionInput, type Workflow, type WorkflowStatus, type WorkflowVersion } from "../src/api";
+import { allSteps, type ChainRef } from "../src/lib/flow";
+import { draftFrom, EMPTY_TRIGGER, parseImport, place, toDefinition, type Draft, type PlacedIssue } from "./draft";
+import { flowEdits } from "./flow-edits";
+import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { loadWhileSignedIn } from "./session";
 import { createTestRun, type TestForm } from "./test-run";
 
-/** What the editor holds: the definition with its nodes laid out as a flow. */
-export interface Draft {
-  name: string;
-  description?: string | undefined;
-  trigger: TriggerInput;
-  flow: Flow;
-  meta?: Record<string, unknown> | undefined;
-}
-
-/** An API issue placed on the editor: on a step (by key) or on the workflow itself ("root"). */
-export interface PlacedIssue {
-  key: string;
-  /** The path below the step (e.g. "config.url") or from the definition's root. */
-  rest: string;
-  path: string;
-  message: string;
-  /** Blocks activation only (e.g. a credential that does not exist). */
-  activation: boolean;
-}
-
 export type SidePanel = "inspector" | "versions" | "json" | "test";
 export type Selection = "trigger" | "workflow" | (string & {});
 
-export const ROOT_KEY = "root";
-
-const EMPTY_TRIGGER: TriggerInput = {
-  entity: "inventory_item",
-  events: ["created", "updated"],
-  tags: { include: [], exclude: [], match: "any" },
-};
-
-function draftFrom(def: DefinitionInput): Draft {
-  return {
-    name: def.name ?? "",
-    description: def.description,
-    trigger: def.trigger ?? EMPTY_TRIGGER,
-    flow: fromDefinition(def),
-    meta: def.meta,
-  };
-}
-
-export function toDefinition(d: Draft): { def: DefinitionInput; keys: string[] } {
-  const { start, nodes, keys } = toNodes(d.flow);
-  const def: DefinitionInput = {
-    name: d.name,
-    ...(d.description ? { description: d.description } : {}),
-    trigger: d.trigger,
-    start,
-    nodes,
-    ...(d.meta ? { meta: d.meta } : {}),
-  };
-  return { def, keys };
-}
-
-function place(issues: Issue[], keys: string[], activation: boolean): PlacedIssue[] {
-  return issues.map((i) => {
-    const m = /^nodes\.(\d+)(?:\.(.*))?$/.exec(i.path);
-    const key = m ? keys[Number(m[1])] : undefined;
-    if (m && key) return { key, rest: m[2] ?? "", path: i.path, message: i.message, activation };
-    return { key: ROOT_KEY, rest: i.path, path: i.path, message: i.message, activation };
-  });
+/** A question before a step that cannot be undone (archive, remove a condition with its branches). */
+export interface Confirm {
+  title: string;
+  text: string;
+  action: string;
+  run: () => void;
 }
 
 /** Hands the view over from "new" to the created workflow's page. */
 let handoff: { notice: string; selected: number | "trigger" | "workflow"; panel: SidePanel; test: TestForm | null } | null = null;
 
 export const BuilderModel = createModel((workflowId: string | null) => {
+  // Only a saved workflow has versions (the panel offers none before), and then workflowId is its id.
+  const versions = pagedList<WorkflowVersion>("the version history", (cursor) => api.listVersions(workflowId ?? "", cursor));
   const data = {
     workflow: signal<Workflow | null>(null),
     draft: signal<Draft>({ name: "", trigger: EMPTY_TRIGGER, flow: { root: { steps: [] }, detached: [] } }),
     /** JSON of the definition as last loaded or saved; the draft is dirty when it differs. */
     savedJson: signal<string>(""),
     credentials: signal<string[] | null>(null),
-    versions: signal<WorkflowVersion[] | null>(null),
-    versionsCursor: signal<string | null>(null),
+    /** The version history, loaded when its panel first opens. */
+    versions: versions.data,
     issues: signal<PlacedIssue[]>([]),
   };
   const view = {
     loading: signal(workflowId !== null),
     loadError: signal<string | null>(null),
     credentialsError: signal<string | null>(null),
-    versionsError: signal<string | null>(null),
+    versionsLoading: versions.loading,
+    versionsError: versions.error,
     selected: signal<Selection>("trigger"),
     panel: signal<SidePanel>("inspector"),
     /** Where the "add a step" menu is open. */
     adding: signal<{ ref: ChainRef; index: number } | null>(null),
-    busy: signal<null | "saving" | "checking" | "status" | "versions">(null),
+    busy: signal<null | "saving" | "checking" | "status">(null),
     message: signal<{ kind: "ok" | "error"; text: string } | null>(null),
     /** Problems the browser found before sending (JSON that does not parse), by field id. */
     localErrors: signal<Record<string, string>>({}),
     /** Validate again as the user edits, once a check has shown issues. */
     liveCheck: signal(false),
-    confirm: signal<{ title: string; text: string; action: string; run: () => void } | null>(null),
+    confirm: signal<Confirm | null>(null),
     /** An element id to focus after the next render (issue links, new steps). */
     focusId: signal<string | null>(null),
   };
@@ -138,10 +64,6 @@ export const BuilderModel = createModel((workflowId: string | null) => {
 
   function setDraft(d: Draft) {
     data.draft.value = d;
-  }
-  function editFlow(f: (flow: Flow) => Flow) {
-    const d = data.draft.peek();
-    setDraft({ ...d, flow: f(d.flow) });
   }
 
   async function load() {
@@ -316,7 +238,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       batch(() => {
         data.workflow.value = saved;
         data.savedJson.value = JSON.stringify(def);
-        if (data.versions.peek()) void loadVersions();
+        if (versions.data.loaded.peek()) void versions.load();
         view.message.value = { kind: "ok", text: `Saved version ${saved.version}.` };
       });
       return true;
@@ -374,22 +296,6 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     }
   }
 
-  async function loadVersions(more = false) {
-    const wf = data.workflow.peek();
-    if (!wf) return;
-    view.busy.value = "versions";
-    view.versionsError.value = null;
-    try {
-      const page = await api.listVersions(wf.id, more ? data.versionsCursor.peek() : null);
-      data.versions.value = more ? [...(data.versions.peek() ?? []), ...page.items] : page.items;
-      data.versionsCursor.value = page.next_cursor;
-    } catch (err) {
-      view.versionsError.value = `Could not load the version history: ${describeError(err)}`;
-    } finally {
-      view.busy.value = null;
-    }
-  }
-
   function replaceDefinition(def: DefinitionInput, text: string) {
     batch(() => {
       setDraft(draftFrom(def));
@@ -435,73 +341,12 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     },
     openPanel(panel: SidePanel) {
       view.panel.value = panel;
-      if (panel === "versions" && !data.versions.peek()) void loadVersions();
+      if (panel === "versions" && data.workflow.peek() && !versions.data.loaded.peek()) void versions.load();
     },
     focus(id: string | null) {
       view.focusId.value = id;
     },
-    setRoot(path: readonly PathKey[], value: unknown) {
-      const d = data.draft.peek();
-      setDraft(setIn(d, path, value));
-    },
-    setNode(key: string, path: readonly PathKey[], value: unknown) {
-      editFlow((flow) => updateStep(flow, key, (s) => ({ ...s, node: setIn(s.node, path, value) as StepNode })));
-    },
-    renameNode(key: string, id: string) {
-      editFlow((flow) => renameNode(flow, key, id));
-    },
-    openAdd(ref: ChainRef, index: number) {
-      view.adding.value = { ref, index };
-    },
-    closeAdd() {
-      view.adding.value = null;
-    },
-    addStep(ref: ChainRef, index: number, type: NodeType) {
-      const flow = data.draft.peek().flow;
-      const id = freeId(flow, NODE_ID_BASE[type]);
-      const key = newKey();
-      // A new "add items" reads the plan of the nearest plan step before it.
-      const probe = insertStep(flow, ref, index, { key, node: { id, type: "wait", config: { duration: { hours: 1 } } } });
-      const planStep = stepsBefore(probe, key)
-        .reverse()
-        .find((s) => s.node.type === "create_or_get_plan");
-      const node = defaultNode(type, id, { planStepId: planStep?.node.id });
-      batch(() => {
-        editFlow((f) => insertStep(f, ref, index, { key, node, ...(type === "condition" ? { else: { steps: [] } } : {}) }));
-        view.adding.value = null;
-        view.selected.value = key;
-        view.panel.value = "inspector";
-        // Straight into the new step's form: that is what the user does next.
-        view.focusId.value = `inspector-${key}`;
-      });
-    },
-    removeStep(key: string) {
-      const step = findStep(data.draft.peek().flow, key);
-      if (!step) return;
-      const inner = (step.then?.steps.length ?? 0) + (step.else?.steps.length ?? 0);
-      const run = () =>
-        batch(() => {
-          editFlow((f) => removeStep(f, key));
-          if (view.selected.peek() === key) view.selected.value = "trigger";
-          view.confirm.value = null;
-          view.focusId.value = "card-trigger";
-        });
-      if (inner > 0) {
-        view.confirm.value = {
-          title: `Remove “${step.node.name || step.node.id}”?`,
-          text: `This condition has ${inner} ${inner === 1 ? "step" : "steps"} in its branches; they are removed with it.`,
-          action: "Remove condition and branches",
-          run,
-        };
-      } else run();
-    },
-    moveStep(key: string, dir: -1 | 1) {
-      editFlow((f) => moveStep(f, key, dir));
-      // Keep focus on the arrow that was pressed, so pressing again keeps moving; if the step
-      // cannot move further that way, on the step itself.
-      const can = moveOptions(data.draft.peek().flow, key);
-      view.focusId.value = (dir === -1 ? can.up : can.down) ? `move-${dir === -1 ? "up" : "down"}-${key}` : `step-${key}`;
-    },
+    ...flowEdits(data.draft, view),
     setLocalError(id: string, message: string | null) {
       const cur = view.localErrors.peek();
       if ((cur[id] ?? null) === message) return;
@@ -530,25 +375,15 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     closeConfirm() {
       view.confirm.value = null;
     },
-    loadVersions,
-    loadMoreVersions: () => loadVersions(true),
+    loadVersions: () => versions.load(),
+    loadMoreVersions: () => versions.load(true),
     restoreVersion(v: WorkflowVersion) {
       replaceDefinition(v.definition, `Version ${v.version} is now in the editor. Save to make it the current version.`);
     },
     /** Loads pasted or uploaded JSON into the editor; returns a problem in words, or null. */
     importJson(text: string): string | null {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        return `This is not JSON: ${err instanceof Error ? err.message : String(err)}`;
-      }
-      if (!value || typeof value !== "object" || Array.isArray(value)) return "Expected a workflow definition: a JSON object with name, trigger, start and nodes";
-      const v = value as Partial<DefinitionInput> & { definition?: DefinitionInput };
-      // Accept a whole workflow record (as GET /api/workflows/{id} answers) as well as a bare definition.
-      const def = v.definition && typeof v.definition === "object" ? v.definition : (v as DefinitionInput);
-      if (!def.trigger || typeof def.trigger !== "object") return "The definition has no trigger object";
-      if (!Array.isArray(def.nodes)) return "The definition has no nodes list";
+      const def = parseImport(text);
+      if (typeof def === "string") return def;
       replaceDefinition(def, "Imported into the editor. Check the highlighted fields, then save to make a new version.");
       return null;
     },

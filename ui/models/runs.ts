@@ -109,12 +109,10 @@ export const RunsModel = createModel(() => {
   };
 });
 
-/** One run: polled while live; the selected step is view state. */
+/** One run: polled while live; the selected step is view state (a step type's own views, such as the sent email, keep theirs). */
 export const RunModel = createModel((runId: string) => {
   const data = {
     run: signal<RunDetail | null>(null),
-    /** Rendered HTML bodies of sent emails, by node id. */
-    emails: signal<Record<string, string>>({}),
   };
   const view = {
     loading: signal(true),
@@ -125,9 +123,6 @@ export const RunModel = createModel((runId: string) => {
     confirmCancel: signal(false),
     actionError: signal<string | null>(null),
     notice: signal<string | null>(null),
-    emailOpen: signal<string | null>(null),
-    emailLoading: signal(false),
-    emailError: signal<string | null>(null),
     tick: signal(0),
   };
   const live = computed(() => {
@@ -194,32 +189,6 @@ export const RunModel = createModel((runId: string) => {
       } finally {
         view.cancelling.value = false;
       }
-    },
-    async openEmail(nodeId: string) {
-      view.emailOpen.value = nodeId;
-      view.emailError.value = null;
-      if (data.emails.peek()[nodeId] !== undefined) return;
-      view.emailLoading.value = true;
-      try {
-        const html = await api.stepMessage(runId, nodeId, "html");
-        data.emails.value = { ...data.emails.peek(), [nodeId]: html };
-      } catch (err) {
-        view.emailError.value = `Could not open the email: ${describeError(err)}`;
-      } finally {
-        view.emailLoading.value = false;
-      }
-    },
-    async downloadEmail(nodeId: string): Promise<string | null> {
-      view.emailError.value = null;
-      try {
-        return await api.stepMessage(runId, nodeId, "raw");
-      } catch (err) {
-        view.emailError.value = `Could not download the email: ${describeError(err)}`;
-        return null;
-      }
-    },
-    closeEmail() {
-      view.emailOpen.value = null;
     },
   };
 });

@@ -4,7 +4,7 @@ import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { loadWhileSignedIn } from "./session";
 
-export const STATUS_FILTERS: readonly (WorkflowStatus | "")[] = ["", "draft", "active", "paused", "archived"];
+export const STATUS_FILTERS: readonly WorkflowStatus[] = ["draft", "active", "paused", "archived"];
 
 /** The workflows list: rows and paging (domain) apart from filter, progress and messages (view). */
 export const WorkflowsModel = createModel(() => {

@@ -5,6 +5,7 @@
  * definition round-trips. Pure functions; the builder model holds the Flow in a signal.
  */
 import type { DefinitionInput } from "../api";
+import { nodeUi } from "../nodes";
 import type { NodeInput } from "./catalog";
 
 /** A node without its links; links come from where the step sits. */
@@ -39,6 +40,9 @@ export const newKey = () => `k${++counter}`;
 
 type Links = { next?: string; then?: string; else?: string };
 
+/** A node that ends its chain with two branch chains (a condition) instead of a `next`. */
+export const branches = (node: NodeInput) => nodeUi(node.type).branches === true;
+
 function stripLinks(node: NodeInput): StepNode {
   const copy = { ...node } as NodeInput & Links;
   delete copy.next;
@@ -58,7 +62,7 @@ export function fromDefinition(def: Pick<DefinitionInput, "start" | "nodes">): F
       const node = byId.get(id);
       if (!node || placed.has(id)) return { steps, goto: id };
       placed.add(id);
-      if (node.type === "condition") {
+      if (branches(node)) {
         steps.push({ key: newKey(), node: stripLinks(node), then: build(node.then), else: build(node.else) });
         return { steps };
       }
@@ -82,7 +86,7 @@ export function toNodes(flow: Flow): { start: string; nodes: NodeInput[]; keys: 
   const emit = (chain: Chain) => {
     chain.steps.forEach((step, i) => {
       keys.push(step.key);
-      if (step.node.type === "condition") {
+      if (branches(step.node)) {
         const then = step.then ? firstId(step.then) : undefined;
         const otherwise = step.else ? firstId(step.else) : undefined;
         nodes.push({ ...step.node, ...(then ? { then } : {}), ...(otherwise ? { else: otherwise } : {}) });
@@ -162,7 +166,7 @@ export function insertStep(flow: Flow, ref: ChainRef, index: number, step: FlowS
   return mapChains(flow, (chain, r) => {
     if (!sameRef(r, ref)) return chain;
     // A condition ends its chain: what followed the insertion point moves into its "then" branch.
-    if (step.node.type === "condition") {
+    if (branches(step.node)) {
       const rest: Chain = { steps: chain.steps.slice(index), goto: chain.goto };
       return { steps: [...chain.steps.slice(0, index), { ...step, then: rest, else: step.else ?? { steps: [] } }] };
     }
@@ -186,7 +190,7 @@ export function moveOptions(flow: Flow, key: string): { up: boolean; down: boole
   mapChains(flow, (chain) => {
     const i = chain.steps.findIndex((s) => s.key === key);
     if (i < 0) return chain;
-    const isCond = (j: number) => chain.steps[j]?.node.type === "condition";
+    const isCond = (j: number) => chain.steps[j] !== undefined && branches(chain.steps[j].node);
     result = {
       up: i > 0 && !isCond(i),
       down: i < chain.steps.length - 1 && !isCond(i + 1) && !isCond(i),

@@ -129,3 +129,6 @@ export function downloadText(filename: string, text: string, type = "application
 export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "workflow";
 }
+
+/** "1 plan", "2 plans" (English words with a plain -s plural). */
+export const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

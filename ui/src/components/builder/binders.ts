@@ -1,8 +1,9 @@
 import type { BuilderModel } from "../../../models/builder";
-import { ROOT_KEY, type PlacedIssue } from "../../../models/builder";
-import { ENTITY_FIELDS, NODE_OUTPUTS, type TriggerInput } from "../../lib/catalog";
+import { ROOT_KEY, type PlacedIssue } from "../../../models/draft";
+import { ENTITY_FIELDS, type TriggerInput } from "../../lib/catalog";
 import { stepsBefore, type FlowStep } from "../../lib/flow";
 import { getIn, type PathKey } from "../../lib/util";
+import { nodeUi } from "../../nodes";
 import type { Binder, VarGroup } from "../common/fields";
 
 export type Builder = InstanceType<typeof BuilderModel>;
@@ -44,10 +45,10 @@ export function triggerVars(t: TriggerInput, inTrigger: boolean): VarGroup[] {
 
 export function stepVars(m: Builder, key: string): VarGroup[] {
   const draft = m.data.draft.value;
-  const earlier = stepsBefore(draft.flow, key).filter((s) => NODE_OUTPUTS[s.node.type].length > 0);
+  const earlier = stepsBefore(draft.flow, key).filter((s) => nodeUi(s.node.type).outputs.length > 0);
   const steps: VarGroup[] = earlier.reverse().map((s) => ({
     label: `Step “${s.node.name || s.node.id}” output`,
-    items: NODE_OUTPUTS[s.node.type].map((f) => ({ path: `steps.${s.node.id}.output.${f}` })),
+    items: nodeUi(s.node.type).outputs.map((f) => ({ path: `steps.${s.node.id}.output.${f}` })),
   }));
   return [...steps, ...triggerVars(draft.trigger, false)];
 }

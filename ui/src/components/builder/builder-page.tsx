@@ -3,11 +3,12 @@ import { useEffect } from "preact/hooks";
 import { BuilderModel, type SidePanel } from "../../../models/builder";
 import type { WorkflowStatus } from "../../api";
 import { findStep } from "../../lib/flow";
-import { fieldId } from "../common/fields";
+import { fieldId, IssueList } from "../common/fields";
 import { ConfirmDialog, ErrorNote, Link, Loading, StatusBadge } from "../common/ui";
 import { rootBinder, type Builder } from "./binders";
 import { BuilderCanvas } from "./canvas";
-import { NodePanel, TriggerPanel } from "./node-forms";
+import { NodePanel } from "./node-panel";
+import { TriggerPanel } from "./trigger-panel";
 import { IssueSummary, JsonPanel, TestPanel, VersionsPanel } from "./panels";
 
 const TRANSITIONS: Record<WorkflowStatus, { to: WorkflowStatus; label: string; primary?: boolean }[]> = {
@@ -60,13 +61,7 @@ function Toolbar({ m }: { m: Builder }) {
           {wf && <span class="hint">version {wf.version}</span>}
           {m.dirty.value && <span class="dirty">Unsaved changes</span>}
         </div>
-        {nameIssues.length > 0 && (
-          <ul class="issues" id={`${nameId}-issues`}>
-            {nameIssues.map((x, i) => (
-              <li key={i}>{x}</li>
-            ))}
-          </ul>
-        )}
+        <IssueList issues={nameIssues} id={`${nameId}-issues`} />
       </div>
       <div class="bar-actions">
         <button type="button" class="btn" disabled={busy !== null} onClick={() => void m.check()}>

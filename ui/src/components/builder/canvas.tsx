@@ -1,8 +1,9 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { StepStatus } from "../../api";
-import { NODE_HINTS, NODE_LABELS, NODE_TYPES, type NodeType } from "../../lib/catalog";
 import { moveOptions, type ChainRef, type FlowStep } from "../../lib/flow";
-import { nodeSummary, triggerSummary } from "../../lib/summary";
+import { triggerSummary } from "../../lib/summary";
+import { count } from "../../lib/util";
+import { cardSummary, NODE_TYPES, nodeUi } from "../../nodes";
 import { FlowView } from "../common/flow-view";
 import { StatusBadge } from "../common/ui";
 import type { Builder } from "./binders";
@@ -29,10 +30,10 @@ function AddMenu({ m, at, index }: { m: Builder; at: ChainRef; index: number }) 
     >
       <p class="add-menu-title">Add a step</p>
       <div class="add-grid">
-        {NODE_TYPES.map((t: NodeType) => (
-          <button key={t} type="button" class={`add-choice type-${t}`} onClick={() => m.addStep(at, index, t)}>
-            <strong>{NODE_LABELS[t]}</strong>
-            <span>{NODE_HINTS[t]}</span>
+        {NODE_TYPES.map((t) => (
+          <button key={t} type="button" class="add-choice" style={{ "--type": nodeUi(t).colour }} onClick={() => m.addStep(at, index, t)}>
+            <strong>{nodeUi(t).label}</strong>
+            <span>{nodeUi(t).hint}</span>
           </button>
         ))}
       </div>
@@ -62,8 +63,9 @@ function StepCard({ m, step, status }: { m: Builder; step: FlowStep; status: Ste
   const issues = m.data.issues.value.filter((i) => i.key === step.key).length;
   const moves = moveOptions(m.data.draft.value.flow, step.key);
   const title = step.node.name || step.node.id;
+  const ui = nodeUi(step.node.type);
   return (
-    <div class={`card step-card type-${step.node.type} ${selected ? "selected" : ""} ${issues ? "has-issue" : ""}`} data-node-id={step.node.id}>
+    <div class={`card step-card ${selected ? "selected" : ""} ${issues ? "has-issue" : ""}`} style={{ "--type": ui.colour }} data-node-id={step.node.id}>
       <button
         type="button"
         class="card-main"
@@ -75,17 +77,13 @@ function StepCard({ m, step, status }: { m: Builder; step: FlowStep; status: Ste
           if (e.detail === 0) m.focus(`inspector-${step.key}`);
         }}
       >
-        <span class="card-type">{NODE_LABELS[step.node.type]}</span>
+        <span class="card-type">{ui.label}</span>
         <span class="card-title">
           {title}
           {step.node.name && <code class="card-id">{step.node.id}</code>}
         </span>
-        <span class="card-summary">{nodeSummary(step.node)}</span>
-        {issues > 0 && (
-          <span class="card-issues">
-            {issues} {issues === 1 ? "problem" : "problems"}
-          </span>
-        )}
+        <span class="card-summary">{cardSummary(step.node)}</span>
+        {issues > 0 && <span class="card-issues">{count(issues, "problem")}</span>}
       </button>
       {status && (
         <span class="card-status">
@@ -134,11 +132,7 @@ export function BuilderCanvas({ m }: { m: Builder }) {
               <span class="card-type">Trigger</span>
               <span class="card-title">{draft.trigger.entity.replaceAll("_", " ")}</span>
               <span class="card-summary">{triggerSummary(draft.trigger)}</span>
-              {triggerIssues > 0 && (
-                <span class="card-issues">
-                  {triggerIssues} {triggerIssues === 1 ? "problem" : "problems"}
-                </span>
-              )}
+              {triggerIssues > 0 && <span class="card-issues">{count(triggerIssues, "problem")}</span>}
             </button>
           </div>
         }

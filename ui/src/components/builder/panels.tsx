@@ -1,9 +1,9 @@
 import { useRef, useState } from "preact/hooks";
-import { ROOT_KEY, type PlacedIssue } from "../../../models/builder";
+import { ROOT_KEY, type PlacedIssue } from "../../../models/draft";
 import { EVENT_KINDS, humanize, withArticle } from "../../lib/catalog";
 import { allSteps } from "../../lib/flow";
 import { downloadText, formatDateTime, pathId, pretty, relativeTime, slug } from "../../lib/util";
-import { ErrorNote, JsonBlock, Link, Loading, Notice, StatusBadge } from "../common/ui";
+import { ErrorNote, Inspector, JsonBlock, Link, Loading, Notice, StatusBadge } from "../common/ui";
 import type { Builder } from "./binders";
 
 /** "config.quantity.quantity" → "quantity › quantity": the path in the words of the form. */
@@ -62,21 +62,15 @@ export function IssueSummary({ m }: { m: Builder }) {
 }
 
 export function VersionsPanel({ m }: { m: Builder }) {
-  const versions = m.data.versions.value;
+  const { items, loaded, nextCursor } = m.data.versions;
+  const versions = loaded.value ? items.value : null;
   const wf = m.data.workflow.value;
   const [viewing, setViewing] = useState<number | null>(null);
   if (!wf) return <p class="hint">Save the workflow to start its version history.</p>;
   return (
-    <section class="inspector" aria-labelledby="versions-title">
-      <header class="inspector-head">
-        <div>
-          <p class="eyebrow">History</p>
-          <h2 id="versions-title">Versions</h2>
-          <p class="hint">Every save is a version. Runs keep the version they started with.</p>
-        </div>
-      </header>
+    <Inspector eyebrow="History" title="Versions" titleId="versions-title" hint="Every save is a version. Runs keep the version they started with.">
       <ErrorNote error={m.view.versionsError.value} onRetry={() => void m.loadVersions()} />
-      {!versions && m.view.busy.value === "versions" && <Loading label="Loading versions…" />}
+      {!versions && m.view.versionsLoading.value && <Loading label="Loading versions…" />}
       {versions && (
         <ol class="versions">
           {versions.map((v) => (
@@ -104,12 +98,12 @@ export function VersionsPanel({ m }: { m: Builder }) {
           ))}
         </ol>
       )}
-      {m.data.versionsCursor.value && (
+      {nextCursor.value && (
         <button type="button" class="btn" onClick={() => void m.loadMoreVersions()}>
           Older versions
         </button>
       )}
-    </section>
+    </Inspector>
   );
 }
 
@@ -126,14 +120,7 @@ export function JsonPanel({ m }: { m: Builder }) {
     if (!problem) setImportText("");
   };
   return (
-    <section class="inspector" aria-labelledby="json-title">
-      <header class="inspector-head">
-        <div>
-          <p class="eyebrow">Definition</p>
-          <h2 id="json-title">JSON</h2>
-          <p class="hint">What the editor holds now{m.dirty.value ? " (not saved yet)" : ""}.</p>
-        </div>
-      </header>
+    <Inspector eyebrow="Definition" title="JSON" titleId="json-title" hint={`What the editor holds now${m.dirty.value ? " (not saved yet)" : ""}.`}>
       <div class="row-actions">
         <button
           type="button"
@@ -182,7 +169,7 @@ export function JsonPanel({ m }: { m: Builder }) {
         </label>
       </div>
       <ErrorNote error={error} />
-    </section>
+    </Inspector>
   );
 }
 
@@ -192,14 +179,12 @@ export function TestPanel({ m }: { m: Builder }) {
   const results = t.data.results.value;
   const run = t.data.run.value;
   return (
-    <section class="inspector" aria-labelledby="test-title">
-      <header class="inspector-head">
-        <div>
-          <p class="eyebrow">Test</p>
-          <h2 id="test-title">Test this workflow</h2>
-          <p class="hint">Runs the saved version once with an event you build, whatever its status. The run is marked as a test; its actions are real.</p>
-        </div>
-      </header>
+    <Inspector
+      eyebrow="Test"
+      title="Test this workflow"
+      titleId="test-title"
+      hint="Runs the saved version once with an event you build, whatever its status. The run is marked as a test; its actions are real."
+    >
       <form
         class="search-row"
         role="search"
@@ -292,6 +277,6 @@ export function TestPanel({ m }: { m: Builder }) {
           </Link>
         </section>
       )}
-    </section>
+    </Inspector>
   );
 }

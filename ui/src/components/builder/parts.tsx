@@ -2,7 +2,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { CONDITION_OPS, LIST_OPS, OP_LABELS, UNARY_OPS } from "../../lib/catalog";
 import { formatOperand, parseOperand, type PathKey } from "../../lib/util";
-import { ChipsField, CheckboxField, FieldShell, GroupIssues, NumberField, RadioField, SelectField, TextField, VariablePicker, fieldId, type Binder } from "../common/fields";
+import { ChipsField } from "../common/collection-fields";
+import { CheckboxField, FieldShell, GroupIssues, NumberField, RadioField, SelectField, TextField, fieldId, type Binder } from "../common/fields";
+import { insertAt, VariablePicker } from "../common/variable-picker";
 
 const RETRY_DEFAULTS = { max_attempts: 3, backoff: "exponential", initial_delay_ms: 1000, max_delay_ms: 300000, jitter: true };
 
@@ -116,12 +118,7 @@ function OperandInput({ b, path, label, asList }: { b: Binder; path: readonly Pa
           <VariablePicker
             groups={b.vars}
             label={label}
-            onPick={(token) => {
-              const el = ref.current;
-              const start = el?.selectionStart ?? text.length;
-              const end = el?.selectionEnd ?? text.length;
-              apply(text.slice(0, start) + token + text.slice(end));
-            }}
+            onPick={(token) => apply(insertAt(ref.current, text, token).value)}
           />
         ) : null
       }

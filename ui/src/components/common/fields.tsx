@@ -1,15 +1,10 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { pathId, type PathKey } from "../../lib/util";
+import { insertAt, VariablePicker, type VarGroup } from "./variable-picker";
 
-export interface VarItem {
-  path: string;
-  hint?: string;
-}
-export interface VarGroup {
-  label: string;
-  items: VarItem[];
-}
+export type { VarGroup, VarItem } from "./variable-picker";
+
 
 /**
  * Connects form fields to one part of the draft: reads and writes by path, lists the API's
@@ -55,34 +50,26 @@ export function FieldShell({ b, path, label, hint, local, children, extra, class
           {hint}
         </p>
       )}
-      {issues.length > 0 && (
-        <ul class="issues" id={`${id}-issues`}>
-          {issues.map((m, i) => (
-            <li key={i}>{m}</li>
-          ))}
-        </ul>
-      )}
+      <IssueList issues={issues} id={`${id}-issues`} />
     </div>
   );
 }
 
 /** Issues that belong to a group of fields (e.g. a strategy object), shown above them. */
 export function GroupIssues({ b, path }: { b: Binder; path: readonly PathKey[] }) {
-  const issues = b.issues(path, true);
+  return <IssueList issues={b.issues(path, true)} id={`${fieldId(b, path)}-group`} focusable />;
+}
+
+/** Problems with a field or group, in words; nothing when there are none. */
+export function IssueList({ issues, id, focusable }: { issues: readonly string[]; id?: string; focusable?: boolean }) {
   if (issues.length === 0) return null;
   return (
-    <ul class="issues" id={`${fieldId(b, path)}-group`} tabIndex={-1}>
+    <ul class="issues" id={id} tabIndex={focusable ? -1 : undefined}>
       {issues.map((m, i) => (
         <li key={i}>{m}</li>
       ))}
     </ul>
   );
-}
-
-function insertAt(el: HTMLInputElement | HTMLTextAreaElement | null, current: string, token: string): { value: string; caret: number } {
-  const start = el?.selectionStart ?? current.length;
-  const end = el?.selectionEnd ?? current.length;
-  return { value: current.slice(0, start) + token + current.slice(end), caret: start + token.length };
 }
 
 export function TextField(props: {
@@ -218,13 +205,7 @@ export function CheckboxField(props: { b: Binder; path: readonly PathKey[]; labe
           {props.hint}
         </p>
       )}
-      {issues.length > 0 && (
-        <ul class="issues">
-          {issues.map((m, i) => (
-            <li key={i}>{m}</li>
-          ))}
-        </ul>
-      )}
+      <IssueList issues={issues} />
     </div>
   );
 }
@@ -244,111 +225,6 @@ export function RadioField<T extends string>(props: { b: Binder; path: readonly 
         </label>
       ))}
       <GroupIssues b={b} path={path} />
-    </fieldset>
-  );
-}
-
-/** A list of short strings as removable chips; Enter or comma adds, Backspace on empty removes. */
-export function ChipsField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren; placeholder?: string; vars?: boolean }) {
-  const { b, path } = props;
-  const raw = b.get(path);
-  const items = Array.isArray(raw) ? raw.map((x) => String(x)) : [];
-  const [text, setText] = useState("");
-  const inputRef = useRef<HTMLInputElement>(null);
-  const commit = (t: string) => {
-    const parts = t
-      .split(",")
-      .map((p) => p.trim())
-      .filter((p) => p && !items.includes(p));
-    if (parts.length) b.set(path, [...items, ...parts]);
-    setText("");
-  };
-  const issues = items.map((_, i) => b.issues([...path, i])).flat();
-  return (
-    <FieldShell
-      b={b}
-      path={path}
-      label={props.label}
-      hint={props.hint ?? "Press Enter or comma to add."}
-      local={issues.length ? issues.join("; ") : null}
-      extra={props.vars && b.vars.length > 0 ? <VariablePicker groups={b.vars} onPick={(t) => setText(text + t)} label={props.label} /> : null}
-    >
-      {(a) => (
-        <div class="chips" onClick={() => inputRef.current?.focus()}>
-          <ul class="chip-list" aria-label={`${props.label}: ${items.length} ${items.length === 1 ? "entry" : "entries"}`}>
-            {items.map((item, i) => (
-              <li key={item} class="chip">
-                <span>{item}</span>
-                <button type="button" class="chip-x" aria-label={`Remove ${item} from ${props.label}`} onClick={() => b.set(path, items.filter((_, j) => j !== i))}>
-                  ×
-                </button>
-              </li>
-            ))}
-          </ul>
-          <input
-            ref={inputRef}
-            {...a}
-            value={text}
-            placeholder={props.placeholder ?? "Type and press Enter"}
-            onInput={(e) => {
-              const v = e.currentTarget.value;
-              if (v.includes(",")) commit(v);
-              else setText(v);
-            }}
-            onKeyDown={(e) => {
-              if (e.key === "Enter") {
-                e.preventDefault();
-                commit(text);
-              } else if (e.key === "Backspace" && text === "" && items.length > 0) {
-                b.set(path, items.slice(0, -1));
-              }
-            }}
-            onBlur={() => text.trim() && commit(text)}
-          />
-        </div>
-      )}
-    </FieldShell>
-  );
-}
-
-/** Name/value rows for headers, query parameters and form bodies. */
-export function KeyValueField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren; keyLabel?: string; valueLabel?: string }) {
-  const { b, path } = props;
-  const raw = b.get(path);
-  const record = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  // Rows are kept locally so that a half-typed or duplicate name is not lost while typing.
-  const [rows, setRows] = useState<[string, string][]>(() => Object.entries(record).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  const id = fieldId(b, path);
-  const issues = b.issues(path);
-  const write = (next: [string, string][]) => {
-    setRows(next);
-    const obj: Record<string, string> = {};
-    for (const [k, v] of next) if (k.trim()) obj[k.trim()] = v;
-    b.set(path, obj);
-  };
-  return (
-    <fieldset class={`field kv ${issues.length ? "has-issue" : ""}`} id={id}>
-      <legend>{props.label}</legend>
-      {props.hint && <p class="hint">{props.hint}</p>}
-      {rows.map(([k, v], i) => (
-        <div class="kv-row" key={i}>
-          <input aria-label={`${props.keyLabel ?? "Name"} ${i + 1}`} value={k} placeholder={props.keyLabel ?? "Name"} onInput={(e) => write(rows.map((r, j) => (j === i ? [e.currentTarget.value, r[1]] : r)))} />
-          <input aria-label={`${props.valueLabel ?? "Value"} ${i + 1}`} value={v} placeholder={props.valueLabel ?? "Value"} onInput={(e) => write(rows.map((r, j) => (j === i ? [r[0], e.currentTarget.value] : r)))} />
-          <button type="button" class="btn btn-icon" aria-label={`Remove ${props.keyLabel ?? "row"} ${k || i + 1}`} onClick={() => write(rows.filter((_, j) => j !== i))}>
-            ×
-          </button>
-        </div>
-      ))}
-      <button type="button" class="btn btn-small" onClick={() => setRows([...rows, ["", ""]])}>
-        + Add {(props.keyLabel ?? "row").toLowerCase()}
-      </button>
-      {issues.length > 0 && (
-        <ul class="issues">
-          {issues.map((m, i) => (
-            <li key={i}>{m}</li>
-          ))}
-        </ul>
-      )}
     </fieldset>
   );
 }
@@ -422,84 +298,5 @@ export function ParsedField(props: {
         )
       }
     </FieldShell>
-  );
-}
-
-/** A button that opens a filterable list of {{paths}}; picking one inserts it at the caret. */
-export function VariablePicker({ groups, onPick, label }: { groups: VarGroup[]; onPick: (token: string) => void; label: string }) {
-  const [open, setOpen] = useState(false);
-  const [filter, setFilter] = useState("");
-  const button = useRef<HTMLButtonElement>(null);
-  const box = useRef<HTMLDivElement>(null);
-  const filterRef = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    filterRef.current?.focus();
-    const onDown = (e: MouseEvent) => {
-      if (box.current && !box.current.contains(e.target as Node) && e.target !== button.current) setOpen(false);
-    };
-    document.addEventListener("mousedown", onDown);
-    return () => document.removeEventListener("mousedown", onDown);
-  }, [open]);
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
-  const f = filter.trim().toLowerCase();
-  const shown = groups.map((g) => ({ ...g, items: g.items.filter((i) => !f || i.path.toLowerCase().includes(f)) })).filter((g) => g.items.length > 0);
-  return (
-    <div class="var-picker">
-      <button
-        ref={button}
-        type="button"
-        class="btn btn-small var-btn"
-        aria-haspopup="true"
-        aria-expanded={open}
-        aria-label={`Insert a variable into ${label}`}
-        title="Insert a variable"
-        onClick={() => setOpen(!open)}
-      >
-        {"{x}"}
-      </button>
-      {open && (
-        <div
-          ref={box}
-          class="var-pop"
-          role="group"
-          aria-label={`Variables for ${label}`}
-          onKeyDown={(e) => {
-            if (e.key === "Escape") {
-              e.stopPropagation();
-              e.preventDefault();
-              close();
-            }
-          }}
-        >
-          <input ref={filterRef} class="var-filter" aria-label="Filter variables" placeholder="Filter variables" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
-          <div class="var-groups">
-            {shown.length === 0 && <p class="hint">No variable matches.</p>}
-            {shown.map((g) => (
-              <div key={g.label} class="var-group">
-                <p class="var-group-label">{g.label}</p>
-                {g.items.map((i) => (
-                  <button
-                    key={i.path}
-                    type="button"
-                    class="var-item"
-                    onClick={() => {
-                      setOpen(false);
-                      onPick(`{{${i.path}}}`);
-                    }}
-                  >
-                    <code>{`{{${i.path}}}`}</code>
-                    {i.hint && <span class="hint">{i.hint}</span>}
-                  </button>
-                ))}
-              </div>
-            ))}
-          </div>
-        </div>
-      )}
-    </div>
   );
 }

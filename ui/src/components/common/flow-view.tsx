@@ -1,5 +1,5 @@
 import { Fragment, type ComponentChildren } from "preact";
-import type { Chain, ChainRef, Flow, FlowStep } from "../../lib/flow";
+import { branches, type Chain, type ChainRef, type Flow, type FlowStep } from "../../lib/flow";
 
 export interface FlowViewProps {
   flow: Flow;
@@ -11,14 +11,15 @@ export interface FlowViewProps {
 }
 
 function ChainView({ chain, at, props, label }: { chain: Chain; at: ChainRef; props: FlowViewProps; label: string }) {
+  const last = chain.steps.at(-1);
   return (
     <ol class="chain" aria-label={label}>
       {props.renderGap && <li class="gap">{props.renderGap(at, 0)}</li>}
       {chain.steps.map((step, i) => (
         <Fragment key={step.key}>
-          <li class={`chain-item ${step.node.type === "condition" ? "is-condition" : ""}`}>
+          <li class={`chain-item ${branches(step.node) ? "has-branches" : ""}`}>
             {props.renderStep(step)}
-            {step.node.type === "condition" && (
+            {branches(step.node) && (
               <div class="branches">
                 <section class="branch branch-then" aria-label={`When “${step.node.name || step.node.id}” is true`}>
                   <p class="branch-label">If true</p>
@@ -31,7 +32,7 @@ function ChainView({ chain, at, props, label }: { chain: Chain; at: ChainRef; pr
               </div>
             )}
           </li>
-          {step.node.type !== "condition" && props.renderGap && (
+          {!branches(step.node) && props.renderGap && (
             <li class="gap">{props.renderGap(at, i + 1)}</li>
           )}
         </Fragment>
@@ -39,7 +40,7 @@ function ChainView({ chain, at, props, label }: { chain: Chain; at: ChainRef; pr
       {chain.goto !== undefined ? (
         <li class="chain-end goto">Continues at “{chain.goto}”</li>
       ) : (
-        chain.steps.at(-1)?.node.type !== "condition" && <li class="chain-end">{props.endLabel ?? "End"}</li>
+        !(last && branches(last.node)) && <li class="chain-end">{props.endLabel ?? "End"}</li>
       )}
     </ol>
   );

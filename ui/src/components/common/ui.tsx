@@ -155,3 +155,54 @@ export function PageHeader({ title, children }: { title: string; children?: Comp
     </header>
   );
 }
+
+/** A list filter: a labelled select whose first choice ("") means no filter. */
+export function FilterSelect(props: { id: string; label: string; value: string; all: string; options: readonly (string | { value: string; label: string })[]; onChange: (value: string) => void }) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        <option value="">{props.all}</option>
+        {props.options.map((o) => {
+          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </>
+  );
+}
+
+/**
+ * The content of a side panel, labelled by its title: what it is (eyebrow), the title, a hint,
+ * and actions beside them. `focusable` titles take focus when a card is chosen by keyboard.
+ */
+export function Inspector(props: {
+  eyebrow: ComponentChildren;
+  title: ComponentChildren;
+  titleId: string;
+  hint?: ComponentChildren;
+  focusable?: boolean;
+  actions?: ComponentChildren;
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <section class={props.class ? `inspector ${props.class}` : "inspector"} aria-labelledby={props.titleId}>
+      <header class="inspector-head">
+        <div>
+          <p class="eyebrow">{props.eyebrow}</p>
+          <h2 id={props.titleId} tabIndex={props.focusable ? -1 : undefined}>
+            {props.title}
+          </h2>
+          {props.hint && <p class="hint">{props.hint}</p>}
+        </div>
+        {props.actions}
+      </header>
+      {props.children}
+    </section>
+  );
+}

@@ -4,7 +4,7 @@ import { PlanModel, PlansModel } from "../../../models/plans";
 import { humanize, PLAN_KINDS } from "../../lib/catalog";
 import type { PlanStatus } from "../../api";
 import { relativeTime } from "../../lib/util";
-import { ErrorNote, Link, Loading, PageHeader, StatusBadge, Time } from "../common/ui";
+import { ErrorNote, FilterSelect, Link, Loading, PageHeader, StatusBadge, Time } from "../common/ui";
 
 const PLAN_STATUS_OPTIONS: readonly PlanStatus[] = ["draft", "open", "closed"];
 
@@ -37,24 +37,8 @@ export function PlansPage() {
     <main class="page" id="main">
       <PageHeader title="Plans" />
       <div class="filters">
-        <label for="plans-kind">Kind</label>
-        <select id="plans-kind" value={v.kind.value} onChange={(e) => m.setFilter("kind", e.currentTarget.value)}>
-          <option value="">All kinds</option>
-          {PLAN_KINDS.map((k) => (
-            <option key={k} value={k}>
-              {humanize(k)}
-            </option>
-          ))}
-        </select>
-        <label for="plans-status">Status</label>
-        <select id="plans-status" value={v.status.value} onChange={(e) => m.setFilter("status", e.currentTarget.value)}>
-          <option value="">Any status</option>
-          {PLAN_STATUS_OPTIONS.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
+        <FilterSelect id="plans-kind" label="Kind" all="All kinds" value={v.kind.value} options={PLAN_KINDS.map((k) => ({ value: k, label: humanize(k) }))} onChange={(x) => m.setFilter("kind", x)} />
+        <FilterSelect id="plans-status" label="Status" all="Any status" value={v.status.value} options={PLAN_STATUS_OPTIONS} onChange={(x) => m.setFilter("status", x)} />
         <button type="button" class="btn" onClick={() => void m.refresh()} disabled={v.loading.value}>
           Refresh
         </button>

@@ -2,25 +2,13 @@ import { useModel } from "@preact/signals";
 import { useEffect, useMemo } from "preact/hooks";
 import { RunModel } from "../../../models/runs";
 import type { RunDetail, StepRecord } from "../../api";
-import { NODE_LABELS, type NodeType } from "../../lib/catalog";
 import { fromDefinition, type FlowStep } from "../../lib/flow";
-import { nodeSummary } from "../../lib/summary";
-import { downloadText, duration, formatDateTime, relativeTime } from "../../lib/util";
+import { count, duration, formatDateTime, relativeTime } from "../../lib/util";
+import { cardSummary, nodeUi, SUMMARY_COUNTERS } from "../../nodes";
 import { FlowView } from "../common/flow-view";
-import { ConfirmDialog, Dialog, ErrorNote, JsonBlock, Link, Loading, Notice, StatusBadge, Time } from "../common/ui";
+import { ConfirmDialog, ErrorNote, Inspector, JsonBlock, Link, Loading, Notice, StatusBadge, Time } from "../common/ui";
 
 type Run = InstanceType<typeof RunModel>;
-
-const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-function label(type: string) {
-  return NODE_LABELS[type as NodeType] ?? type;
-}
-
-function planIdOf(step: StepRecord): string | null {
-  const out = step.output as { plan_id?: unknown } | null | undefined;
-  return out && typeof out === "object" && typeof out.plan_id === "string" ? out.plan_id : null;
-}
 
 function RunGraph({ m, run }: { m: Run; run: RunDetail }) {
   const flow = useMemo(() => fromDefinition(run.definition), [run.definition]);
@@ -29,12 +17,13 @@ function RunGraph({ m, run }: { m: Run; run: RunDetail }) {
   const card = (step: FlowStep) => {
     const rec = byId.get(step.node.id);
     const status = rec?.status ?? "pending";
+    const ui = nodeUi(step.node.type);
     return (
-      <div class={`card step-card run-card type-${step.node.type} status-${status} ${selected === step.node.id ? "selected" : ""}`} data-node-id={step.node.id}>
+      <div class={`card step-card run-card status-${status} ${selected === step.node.id ? "selected" : ""}`} style={{ "--type": ui.colour }} data-node-id={step.node.id}>
         <button type="button" class="card-main" aria-pressed={selected === step.node.id} onClick={() => m.select(step.node.id)}>
-          <span class="card-type">{label(step.node.type)}</span>
+          <span class="card-type">{ui.label}</span>
           <span class="card-title">{step.node.name || step.node.id}</span>
-          <span class="card-summary">{nodeSummary(step.node)}</span>
+          <span class="card-summary">{cardSummary(step.node)}</span>
         </button>
         <span class="card-status">
           <StatusBadge status={status} />
@@ -62,19 +51,19 @@ function RunGraph({ m, run }: { m: Run; run: RunDetail }) {
   );
 }
 
-function StepDetail({ m, run, step }: { m: Run; run: RunDetail; step: StepRecord }) {
-  const planId = planIdOf(step);
-  const isEmail = step.type === "send_email" && step.status === "succeeded";
+function StepDetail({ run, step }: { run: RunDetail; step: StepRecord }) {
+  const ui = nodeUi(step.type);
   return (
-    <section class="inspector step-detail" aria-labelledby="step-title">
-      <header class="inspector-head">
-        <div>
-          <p class="eyebrow">{label(step.type)}</p>
-          <h2 id="step-title">
-            {step.node_id} <StatusBadge status={step.status} />
-          </h2>
-        </div>
-      </header>
+    <Inspector
+      class="step-detail"
+      eyebrow={ui.label}
+      title={
+        <>
+          {step.node_id} <StatusBadge status={step.status} />
+        </>
+      }
+      titleId="step-title"
+    >
       <dl class="facts">
         <dt>Started</dt>
         <dd>{formatDateTime(step.started_at)}</dd>
@@ -100,33 +89,7 @@ function StepDetail({ m, run, step }: { m: Run; run: RunDetail; step: StepRecord
           <strong>Error:</strong> {step.error}
         </div>
       )}
-      {(planId || isEmail) && (
-        <div class="row-actions">
-          {planId && (
-            <Link href={`/plans/${encodeURIComponent(planId)}`} class="btn btn-small">
-              Open plan {planId}
-            </Link>
-          )}
-          {isEmail && (
-            <>
-              <button type="button" class="btn btn-small" onClick={() => void m.openEmail(step.node_id)}>
-                Open the sent email
-              </button>
-              <button
-                type="button"
-                class="btn btn-small"
-                onClick={async () => {
-                  const raw = await m.downloadEmail(step.node_id);
-                  if (raw !== null) downloadText(`${run.id.slice(0, 8)}-${step.node_id}.eml`, raw, "message/rfc822");
-                }}
-              >
-                Download .eml
-              </button>
-            </>
-          )}
-        </div>
-      )}
-      {isEmail && !m.view.emailOpen.value && <ErrorNote error={m.view.emailError.value} />}
+      {ui.RunDetail && <ui.RunDetail key={step.node_id} run={run} step={step} />}
       <h3>Attempts</h3>
       {step.attempts.length === 0 ? (
         <p class="hint">No attempt yet.</p>
@@ -168,7 +131,7 @@ function StepDetail({ m, run, step }: { m: Run; run: RunDetail; step: StepRecord
           ))}
         </ol>
       )}
-    </section>
+    </Inspector>
   );
 }
 
@@ -188,8 +151,6 @@ export function RunPage({ id }: { id: string }) {
     );
   }
   const s = run.summary;
-  const emailNode = m.view.emailOpen.value;
-  const email = emailNode ? m.data.emails.value[emailNode] : undefined;
   return (
     <main class="page page-wide" id="main">
       <Link href={`/runs?workflow_id=${encodeURIComponent(run.workflow_id)}`}>← Runs of this workflow</Link>
@@ -231,11 +192,9 @@ export function RunPage({ id }: { id: string }) {
           <>
             <dt>Summary</dt>
             <dd class="counts">
-              <span>{count(s.plans_created, "plan")} created</span>
-              <span>{count(s.items_added, "item")} added</span>
-              <span>{s.items_skipped} skipped</span>
-              <span>{count(s.emails_sent, "email")} sent</span>
-              <span>{count(s.webhooks_called, "webhook")} called</span>
+              {SUMMARY_COUNTERS.map((c) => (
+                <span key={c.key}>{c.text(s[c.key])}</span>
+              ))}
               <span class={s.errors ? "bad" : ""}>{count(s.errors, "error")}</span>
             </dd>
           </>
@@ -262,7 +221,7 @@ export function RunPage({ id }: { id: string }) {
       <div class="run-layout">
         <RunGraph m={m} run={run} />
         <aside class="side-panel" aria-label="Step details">
-          {step ? <StepDetail m={m} run={run} step={step} /> : <p class="hint">Pick a step to see its input, output, logs and attempts.</p>}
+          {step ? <StepDetail run={run} step={step} /> : <p class="hint">Pick a step to see its input, output, logs and attempts.</p>}
         </aside>
       </div>
       <ConfirmDialog
@@ -273,11 +232,6 @@ export function RunPage({ id }: { id: string }) {
         onConfirm={() => void m.cancel()}
         onClose={() => m.askCancel(false)}
       />
-      <Dialog open={emailNode !== null} title={`Email sent by “${emailNode ?? ""}”`} onClose={() => m.closeEmail()} wide>
-        {m.view.emailLoading.value && <Loading label="Loading the email…" />}
-        <ErrorNote error={m.view.emailError.value} />
-        {email !== undefined && <iframe class="email-frame" title={`Rendered email from step ${emailNode}`} sandbox="" srcdoc={email} />}
-      </Dialog>
     </main>
   );
 }

@@ -2,21 +2,17 @@ import { useModel } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { RUN_STATUSES, RunsModel } from "../../../models/runs";
 import type { RunListItem } from "../../api";
-import { duration, relativeTime } from "../../lib/util";
-import { ErrorNote, Link, Loading, PageHeader, StatusBadge, Time } from "../common/ui";
+import { count, duration, relativeTime } from "../../lib/util";
+import { SUMMARY_COUNTERS } from "../../nodes";
+import { ErrorNote, FilterSelect, Link, Loading, PageHeader, StatusBadge, Time } from "../common/ui";
 
+/** The counters that are not zero: "1 plan created · 3 added · 1 webhook". */
 function summaryText(r: RunListItem): string {
   const s = r.summary;
   if (!s) return "";
-  const parts = [
-    s.plans_created ? `${s.plans_created} plan${s.plans_created === 1 ? "" : "s"} created` : "",
-    s.items_added ? `${s.items_added} added` : "",
-    s.items_skipped ? `${s.items_skipped} skipped` : "",
-    s.emails_sent ? `${s.emails_sent} email${s.emails_sent === 1 ? "" : "s"}` : "",
-    s.webhooks_called ? `${s.webhooks_called} webhook${s.webhooks_called === 1 ? "" : "s"}` : "",
-    s.errors ? `${s.errors} error${s.errors === 1 ? "" : "s"}` : "",
-  ].filter(Boolean);
-  return parts.join(" · ");
+  const parts = SUMMARY_COUNTERS.map((c) => (s[c.key] ? c.short(s[c.key]) : ""));
+  if (s.errors) parts.push(count(s.errors, "error"));
+  return parts.filter(Boolean).join(" · ");
 }
 
 export function RunsPage() {
@@ -34,31 +30,27 @@ export function RunsPage() {
         </span>
       </PageHeader>
       <div class="filters">
-        <label for="runs-workflow">Workflow</label>
-        <select id="runs-workflow" value={v.workflowId.value} onChange={(e) => m.setFilter("workflow_id", e.currentTarget.value)}>
-          <option value="">All workflows</option>
-          {v.workflowId.value && !workflows.value.some((w) => w.id === v.workflowId.value) && <option value={v.workflowId.value}>{v.workflowId.value}</option>}
-          {workflows.value.map((w) => (
-            <option key={w.id} value={w.id}>
-              {w.name}
-            </option>
-          ))}
-        </select>
-        <label for="runs-status">Status</label>
-        <select id="runs-status" value={v.status.value} onChange={(e) => m.setFilter("status", e.currentTarget.value)}>
-          <option value="">Any status</option>
-          {RUN_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-        <label for="runs-test">Kind</label>
-        <select id="runs-test" value={v.test.value} onChange={(e) => m.setFilter("test", e.currentTarget.value)}>
-          <option value="">Live and test runs</option>
-          <option value="false">Live runs only</option>
-          <option value="true">Test runs only</option>
-        </select>
+        <FilterSelect
+          id="runs-workflow"
+          label="Workflow"
+          all="All workflows"
+          value={v.workflowId.value}
+          // A workflow id from the URL that is not among the names loaded still shows as chosen.
+          options={[...(v.workflowId.value && !workflows.value.some((w) => w.id === v.workflowId.value) ? [v.workflowId.value] : []), ...workflows.value.map((w) => ({ value: w.id, label: w.name }))]}
+          onChange={(x) => m.setFilter("workflow_id", x)}
+        />
+        <FilterSelect id="runs-status" label="Status" all="Any status" value={v.status.value} options={RUN_STATUSES} onChange={(x) => m.setFilter("status", x)} />
+        <FilterSelect
+          id="runs-test"
+          label="Kind"
+          all="Live and test runs"
+          value={v.test.value}
+          options={[
+            { value: "false", label: "Live runs only" },
+            { value: "true", label: "Test runs only" },
+          ]}
+          onChange={(x) => m.setFilter("test", x)}
+        />
         <label class="check">
           <input type="checkbox" checked={v.autoRefresh.value} onChange={(e) => m.setAutoRefresh(e.currentTarget.checked)} />
           Auto-refresh

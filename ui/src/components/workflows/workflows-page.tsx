@@ -3,7 +3,7 @@ import { useEffect } from "preact/hooks";
 import { STATUS_FILTERS, WorkflowsModel } from "../../../models/workflows";
 import { triggerSummary } from "../../lib/summary";
 import { relativeTime } from "../../lib/util";
-import { ConfirmDialog, ErrorNote, Link, Loading, Notice, PageHeader, StatusBadge, Time } from "../common/ui";
+import { ConfirmDialog, ErrorNote, FilterSelect, Link, Loading, Notice, PageHeader, StatusBadge, Time } from "../common/ui";
 
 export function WorkflowsPage() {
   const m = useModel(WorkflowsModel);
@@ -20,14 +20,7 @@ export function WorkflowsPage() {
         </Link>
       </PageHeader>
       <div class="filters">
-        <label for="wf-status">Status</label>
-        <select id="wf-status" value={status.value} onChange={(e) => m.setStatus(e.currentTarget.value)}>
-          {STATUS_FILTERS.map((s) => (
-            <option key={s} value={s}>
-              {s === "" ? "All statuses" : s}
-            </option>
-          ))}
-        </select>
+        <FilterSelect id="wf-status" label="Status" all="All statuses" value={status.value} options={STATUS_FILTERS} onChange={(x) => m.setStatus(x)} />
         <button type="button" class="btn" onClick={() => void m.reload()} disabled={loading.value}>
           Refresh
         </button>

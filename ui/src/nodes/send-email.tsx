@@ -1,0 +1,106 @@
+import { createModel, signal, useModel } from "@preact/signals";
+import { api, describeError } from "../api";
+import { ChipsField } from "../components/common/collection-fields";
+import { SelectField, TextField } from "../components/common/fields";
+import { Dialog, ErrorNote, Loading } from "../components/common/ui";
+import { count, downloadText } from "../lib/util";
+import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
+
+function EmailForm({ b }: NodeFormProps) {
+  return (
+    <>
+      <ChipsField b={b} path={["config", "to"]} label="To" vars placeholder="planner@example.com" />
+      <ChipsField b={b} path={["config", "cc"]} label="Cc" vars />
+      <ChipsField b={b} path={["config", "bcc"]} label="Bcc" vars />
+      <div class="grid-2">
+        <TextField b={b} path={["config", "from"]} label="From (optional)" optional placeholder="Default sender" />
+        <TextField b={b} path={["config", "reply_to"]} label="Reply to (optional)" optional />
+      </div>
+      <TextField b={b} path={["config", "subject"]} label="Subject" vars />
+      <SelectField
+        b={b}
+        path={["config", "format"]}
+        label="Format"
+        value={(b.get(["config", "format"]) as string | undefined) ?? "text"}
+        options={[
+          { value: "text", label: "Plain text" },
+          { value: "markdown", label: "Markdown (sent as HTML with a text version)" },
+          { value: "html", label: "HTML" },
+        ]}
+      />
+      <TextField b={b} path={["config", "body"]} label="Body" multiline rows={8} vars hint="Values filled into HTML or markdown are escaped." />
+    </>
+  );
+}
+
+/** The email a step sent: its rendered HTML (fetched once, on opening) and the raw message. */
+const SentEmail = createModel((runId: string, nodeId: string) => {
+  const data = { html: signal<string | null>(null) };
+  const view = { open: signal(false), loading: signal(false), error: signal<string | null>(null) };
+  return {
+    data,
+    view,
+    async open() {
+      view.open.value = true;
+      view.error.value = null;
+      if (data.html.peek() !== null) return;
+      view.loading.value = true;
+      try {
+        data.html.value = await api.stepMessage(runId, nodeId, "html");
+      } catch (err) {
+        view.error.value = `Could not open the email: ${describeError(err)}`;
+      } finally {
+        view.loading.value = false;
+      }
+    },
+    close() {
+      view.open.value = false;
+    },
+    async download() {
+      view.error.value = null;
+      try {
+        downloadText(`${runId.slice(0, 8)}-${nodeId}.eml`, await api.stepMessage(runId, nodeId, "raw"), "message/rfc822");
+      } catch (err) {
+        view.error.value = `Could not download the email: ${describeError(err)}`;
+      }
+    },
+  };
+});
+
+function SentEmailView({ run, step }: NodeRunDetailProps) {
+  const m = useModel(() => new SentEmail(run.id, step.node_id));
+  if (step.status !== "succeeded") return null;
+  const html = m.data.html.value;
+  return (
+    <>
+      <div class="row-actions">
+        <button type="button" class="btn btn-small" onClick={() => void m.open()}>
+          Open the sent email
+        </button>
+        <button type="button" class="btn btn-small" onClick={() => void m.download()}>
+          Download .eml
+        </button>
+      </div>
+      {!m.view.open.value && <ErrorNote error={m.view.error.value} />}
+      <Dialog open={m.view.open.value} title={`Email sent by “${step.node_id}”`} onClose={() => m.close()} wide>
+        {m.view.loading.value && <Loading label="Loading the email…" />}
+        <ErrorNote error={m.view.error.value} />
+        {html !== null && <iframe class="email-frame" title={`Rendered email from step ${step.node_id}`} sandbox="" srcdoc={html} />}
+      </Dialog>
+    </>
+  );
+}
+
+export const sendEmail: NodeUi<"send_email"> = {
+  label: "Send email",
+  hint: "Email people, with values from the run",
+  idBase: "email",
+  outputs: ["message_id", "to", "subject"],
+  colour: "#c06414",
+  action: true,
+  defaultConfig: () => ({ to: [], subject: "", format: "text", body: "" }),
+  summary: (c) => `To ${(c.to ?? []).join(", ") || "(nobody yet)"}: ${c.subject || "(no subject)"}`,
+  Form: EmailForm,
+  RunDetail: SentEmailView,
+  counters: [{ key: "emails_sent", text: (n) => `${count(n, "email")} sent`, short: (n) => count(n, "email") }],
+};
