@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import { EntityEventSchema, type EntityEvent, type QueueMessage } from "./events/envelope";
+import { EntityEventSchema, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST, type EntityEvent, type QueueMessage } from "./events/envelope";
+import { utf8Bytes } from "./lib/json";
 import { count } from "./lib/metrics";
 import { log, logError } from "./log";
 
@@ -9,6 +10,9 @@ import { log, logError } from "./log";
  * stays until the queue consumer acknowledges it. Queue messages can be lost (locally they live in
  * memory); the inbox sends again whatever was not acknowledged in time, so an accepted event is
  * never lost. Several inboxes share the load; an event's shard travels in its queue message.
+ *
+ * A queue message, an ack and a by-reference read name an event only by (shard, seq), and a
+ * message may arrive long after its event was finished: a seq is never handed out twice.
  */
 
 export const INBOX_SHARDS = 4;
@@ -26,6 +30,8 @@ const REDRIVE_AFTER_MS = 30_000;
 const SENT_RECHECK_MS = 60 * 60_000;
 /** How often a shard with pending events looks for ones to send again. */
 const SWEEP_MS = 5_000;
+/** A sweep sends at most this many events; the next sweep takes the rest. */
+const SWEEP_EVENTS = 1_000;
 
 /**
  * Identifies this isolate. A row sent by another one may have had its queue message lost with that
@@ -35,26 +41,80 @@ const SWEEP_MS = 5_000;
  */
 let boot: string | undefined;
 export const bootId = () => (boot ??= crypto.randomUUID());
-/** Queue messages carry the event inline up to this size; larger ones are read from the inbox. */
-const INLINE_LIMIT = 100 * 1024;
-const SEND_BATCH = 100;
-const SEND_BYTES = 240 * 1024;
 
-const AcceptSchema = z.array(EntityEventSchema).min(1).max(500);
+/*
+ * Queue limits, in UTF-8 bytes of the JSON a message carries: 128 KB per message, and per
+ * sendBatch 100 messages and 256 KB in all (Cloudflare Queues; Miniflare checks 128,000 and
+ * 288,000 bytes). Every batch is built inside them with room to spare; should the queue still
+ * refuse one, its events go again by reference (see `sendBatch`).
+ */
+/** An event up to this size travels inside its message; a larger one is read from the inbox. */
+export const INLINE_BYTES = 100_000;
+/** `{"v":1,"shard":…,"seq":…,"event":}` around the event, with room for any shard and seq. */
+const MESSAGE_OVERHEAD = 80;
+const BATCH_MESSAGES = 100;
+const BATCH_BYTES = 200_000;
+
+const AcceptSchema = z.array(EntityEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST);
 /** SQLite in a Durable Object binds at most 100 parameters per statement. */
 const PARAMS = 90;
 function* chunks<T>(list: readonly T[], size = PARAMS): Generator<T[]> {
   for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
 }
+const placeholders = (list: readonly unknown[]) => list.map(() => "?").join(",");
 const SeqsSchema = z.array(z.int().min(0)).max(1000);
 
 export type AcceptResult = { accepted: number } | { busy: true; pending: number };
 
-interface Row extends Record<string, SqlStorageValue> {
+/**
+ * AUTOINCREMENT: a seq is never reused, not even after the table was empty (plain INTEGER PRIMARY
+ * KEY starts again at max + 1). The body is the last column, so reading the small ones (a sweep
+ * scanning for due rows) does not walk a large body's overflow pages.
+ */
+const INBOX_TABLE = `CREATE TABLE inbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  bytes INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  sends INTEGER NOT NULL DEFAULT 0,
+  next_send_at INTEGER NOT NULL,
+  sent_boot TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL
+)`;
+
+/**
+ * Brings the inbox table to its current shape. The first shape (seq without AUTOINCREMENT, no
+ * byte size) handed out seqs from 1 again whenever it was empty, so a message still in flight may
+ * name any seq it ever gave: its rows keep their seqs, and new seqs start above all of those.
+ */
+export function migrateInbox(storage: DurableObjectStorage, now = Date.now()): void {
+  const sql = storage.sql;
+  const table = sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'inbox'").toArray()[0];
+  if (table && /AUTOINCREMENT/i.test(table.sql)) return;
+  storage.transactionSync(() => {
+    if (table) {
+      sql.exec("DROP INDEX IF EXISTS inbox_next_send");
+      sql.exec("ALTER TABLE inbox RENAME TO inbox_v1");
+    }
+    sql.exec(INBOX_TABLE);
+    sql.exec("CREATE INDEX inbox_next_send ON inbox (next_send_at)");
+    if (!table) return;
+    sql.exec(`INSERT INTO inbox (seq, event_id, bytes, received_at, sends, next_send_at, sent_boot, body)
+      SELECT seq, event_id, length(CAST(body AS BLOB)), received_at, sends, next_send_at, sent_boot, body FROM inbox_v1`);
+    sql.exec("DROP TABLE inbox_v1");
+    // Old seqs only ever counted the events of one shard up from 1: far below a microsecond clock.
+    const floor = Math.max(now * 1000, sql.exec<{ m: number | null }>("SELECT max(seq) AS m FROM inbox").one().m ?? 0);
+    // AUTOINCREMENT remembers the largest seq ever used, even once its row is gone.
+    sql.exec("INSERT INTO inbox (seq, event_id, bytes, received_at, next_send_at, body) VALUES (?, '', 0, 0, 0, '')", floor);
+    sql.exec("DELETE FROM inbox WHERE seq = ?", floor);
+  });
+}
+
+/** An event on its way to the queue; `event` is read from the inbox when it travels inline. */
+interface Outgoing {
   seq: number;
-  event_id: string;
-  body: string;
-  sends: number;
+  bytes: number;
+  event?: EntityEvent;
 }
 
 export class InboxObject extends DurableObject<Env> {
@@ -65,41 +125,39 @@ export class InboxObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS inbox (
-      seq INTEGER PRIMARY KEY,
-      event_id TEXT NOT NULL UNIQUE,
-      body TEXT NOT NULL,
-      received_at INTEGER NOT NULL,
-      sends INTEGER NOT NULL DEFAULT 0,
-      next_send_at INTEGER NOT NULL,
-      sent_boot TEXT NOT NULL DEFAULT ''
-    )`);
-    this.ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS inbox_next_send ON inbox (next_send_at)");
+    migrateInbox(this.ctx.storage);
     this.pending = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM inbox").one().n;
     this.shard = this.ctx.storage.kv.get<number>("shard") ?? -1;
   }
 
-  /** Records events durably, then hands them to the queue. Same event id twice: recorded once. */
+  /**
+   * Records events durably, then hands them to the queue. Same event id twice: recorded once.
+   * At most 500 events, each at most 1 MiB of JSON: what one request of events can hold.
+   */
   async accept(shard: number, raw: EntityEvent[]): Promise<AcceptResult> {
     const events = AcceptSchema.parse(raw);
+    const bodies = events.map((event) => JSON.stringify(event));
+    const sizes = bodies.map(utf8Bytes);
+    const tooLarge = sizes.findIndex((bytes) => bytes > MAX_EVENT_BYTES);
+    if (tooLarge >= 0) throw new RangeError(`Event ${tooLarge} is ${sizes[tooLarge]} bytes; an event is at most ${MAX_EVENT_BYTES}`);
     if (this.pending + events.length > MAX_PENDING) return { busy: true, pending: this.pending };
     if (this.shard !== shard) this.ctx.storage.kv.put("shard", shard);
     const now = Date.now();
-    const fresh: { seq: number; body: string; event: EntityEvent }[] = [];
-    for (const event of events) {
-      const body = JSON.stringify(event);
+    const fresh: Outgoing[] = [];
+    events.forEach((event, i) => {
       const row = this.ctx.storage.sql
         .exec<{ seq: number }>(
-          "INSERT INTO inbox (event_id, body, received_at, next_send_at, sent_boot) VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
+          "INSERT INTO inbox (event_id, bytes, received_at, next_send_at, sent_boot, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
           event.id,
-          body,
+          sizes[i]!,
           now,
           now + SENT_RECHECK_MS,
           bootId(),
+          bodies[i]!,
         )
         .toArray()[0];
-      if (row) fresh.push({ seq: row.seq, body, event });
-    }
+      if (row) fresh.push({ seq: row.seq, bytes: sizes[i]!, event });
+    });
     this.pending += fresh.length;
     this.acceptedTotal += fresh.length;
     count("inbox_rpc");
@@ -115,7 +173,7 @@ export class InboxObject extends DurableObject<Env> {
     const seqs = SeqsSchema.parse(raw);
     let deleted = 0;
     for (const part of chunks(seqs)) {
-      deleted += this.ctx.storage.sql.exec(`DELETE FROM inbox WHERE seq IN (${part.map(() => "?").join(",")})`, ...part).rowsWritten;
+      deleted += this.ctx.storage.sql.exec(`DELETE FROM inbox WHERE seq IN (${placeholders(part)})`, ...part).rowsWritten;
     }
     this.pending = Math.max(0, this.pending - deleted);
     count("inbox_rpc");
@@ -125,13 +183,7 @@ export class InboxObject extends DurableObject<Env> {
   /** Bodies of events too large to travel inline. */
   async bodies(raw: number[]): Promise<Record<number, EntityEvent>> {
     const seqs = SeqsSchema.parse(raw);
-    const out: Record<number, EntityEvent> = {};
-    for (const part of chunks(seqs)) {
-      for (const row of this.ctx.storage.sql.exec<Row>(`SELECT seq, body FROM inbox WHERE seq IN (${part.map(() => "?").join(",")})`, ...part)) {
-        out[row.seq] = EntityEventSchema.parse(JSON.parse(row.body));
-      }
-    }
-    return out;
+    return this.read(seqs);
   }
 
   async stats(): Promise<{ pending: number; oldest_ms: number | null; accepted_total: number }> {
@@ -143,22 +195,36 @@ export class InboxObject extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Sends again what is due. Only seqs and sizes are read here; bodies are read one queue batch
+   * at a time, so a sweep holds at most one batch of events in memory however large the backlog.
+   */
   override async alarm(): Promise<void> {
     try {
       const now = Date.now();
-      const shard = this.ctx.storage.kv.get<number>("shard") ?? 0;
+      const shard = this.ctx.storage.kv.get<number>("shard");
+      // accept() records the shard before any row: messages must name the inbox that holds the
+      // rows, or the consumer would find no body and take the event for done.
+      if (shard === undefined) throw new Error("This inbox does not know its shard; nothing was sent");
       const due = this.ctx.storage.sql
-        .exec<Row>("SELECT seq, event_id, body, sends FROM inbox WHERE next_send_at <= ? OR sent_boot != ? ORDER BY seq LIMIT 2000", now, bootId())
+        .exec<{ seq: number; bytes: number }>(
+          "SELECT seq, bytes FROM inbox WHERE next_send_at <= ? OR sent_boot != ? ORDER BY seq LIMIT ?",
+          now,
+          bootId(),
+          SWEEP_EVENTS,
+        )
         .toArray();
-      for (const row of due) {
-        this.ctx.storage.sql.exec("UPDATE inbox SET sends = sends + 1, next_send_at = ?, sent_boot = ? WHERE seq = ?", now + SENT_RECHECK_MS, bootId(), row.seq);
+      for (const part of chunks(due.map((r) => r.seq))) {
+        this.ctx.storage.sql.exec(
+          `UPDATE inbox SET sends = sends + 1, next_send_at = ?, sent_boot = ? WHERE seq IN (${placeholders(part)})`,
+          now + SENT_RECHECK_MS,
+          bootId(),
+          ...part,
+        );
       }
       if (due.length > 0) {
         log("inbox_redrive", { shard, events: due.length, pending: this.pending });
-        await this.send(
-          shard,
-          due.map((r) => ({ seq: r.seq, body: r.body, event: EntityEventSchema.parse(JSON.parse(r.body)) })),
-        );
+        await this.send(shard, due);
       }
     } catch (err) {
       logError("inbox_alarm", err);
@@ -178,36 +244,71 @@ export class InboxObject extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(this.alarmAt);
   }
 
-  private async send(shard: number, items: { seq: number; body: string; event: EntityEvent }[]) {
-    let batch: MessageSendRequest<QueueMessage>[] = [];
+  /** The stored events of these seqs; a seq already acknowledged is absent. */
+  private read(seqs: readonly number[]): Record<number, EntityEvent> {
+    const out: Record<number, EntityEvent> = {};
+    for (const part of chunks(seqs)) {
+      const rows = this.ctx.storage.sql.exec<{ seq: number; body: string }>(`SELECT seq, body FROM inbox WHERE seq IN (${placeholders(part)})`, ...part);
+      for (const row of rows) out[row.seq] = EntityEventSchema.parse(JSON.parse(row.body));
+    }
+    return out;
+  }
+
+  /** Hands events to the queue in batches that stay inside its limits by construction. */
+  private async send(shard: number, items: readonly Outgoing[]) {
+    let batch: Outgoing[] = [];
     let bytes = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      try {
-        count("queue_messages_sent", batch.length);
-        await this.env.EVENTS.sendBatch(batch);
-      } catch (err) {
-        // Still durable here: due again soon, with back-off on repeated failures.
-        logError("inbox_send", err, { shard, events: batch.length });
-        for (const part of chunks(batch.map((m) => m.body.seq))) {
-          this.ctx.storage.sql.exec(
-            `UPDATE inbox SET next_send_at = ? + ? * (1 << min(sends, 5)) WHERE seq IN (${part.map(() => "?").join(",")})`,
-            Date.now(),
-            REDRIVE_AFTER_MS,
-            ...part,
-          );
-        }
-      }
-      batch = [];
-      bytes = 0;
-    };
     for (const item of items) {
-      const inline = item.body.length <= INLINE_LIMIT;
-      const size = inline ? item.body.length + 64 : 64;
-      if (batch.length === SEND_BATCH || bytes + size > SEND_BYTES) await flush();
-      batch.push({ body: { v: 1, shard, seq: item.seq, ...(inline ? { event: item.event } : {}) }, contentType: "json" });
+      const size = MESSAGE_OVERHEAD + (item.bytes <= INLINE_BYTES ? item.bytes : 0);
+      if (batch.length === BATCH_MESSAGES || bytes + size > BATCH_BYTES) {
+        await this.sendBatch(shard, batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(item);
       bytes += size;
     }
-    await flush();
+    if (batch.length > 0) await this.sendBatch(shard, batch);
+  }
+
+  /**
+   * One batch: small events inline, large ones by reference. Should the queue refuse it anyway,
+   * every event of it goes again by reference (under 100 bytes a message), so no event can hold
+   * back another; if that is refused too, the queue itself is failing and the rows back off.
+   */
+  private async sendBatch(shard: number, batch: readonly Outgoing[]) {
+    const reference = (seq: number): MessageSendRequest<QueueMessage> => ({ body: { v: 1, shard, seq }, contentType: "json" });
+    try {
+      const missing = batch.filter((i) => i.bytes <= INLINE_BYTES && !i.event).map((i) => i.seq);
+      const stored = missing.length > 0 ? this.read(missing) : {};
+      const messages: MessageSendRequest<QueueMessage>[] = [];
+      for (const item of batch) {
+        const event = item.bytes <= INLINE_BYTES ? (item.event ?? stored[item.seq]) : undefined;
+        // Read for sending but gone meanwhile: acknowledged, nothing left to send.
+        if (item.bytes <= INLINE_BYTES && !event) continue;
+        messages.push(event ? { body: { v: 1, shard, seq: item.seq, event }, contentType: "json" } : reference(item.seq));
+      }
+      if (messages.length === 0) return;
+      count("queue_messages_sent", messages.length);
+      await this.env.EVENTS.sendBatch(messages);
+      return;
+    } catch (err) {
+      logError("inbox_send", err, { shard, events: batch.length, inline: true });
+    }
+    try {
+      count("queue_messages_sent", batch.length);
+      await this.env.EVENTS.sendBatch(batch.map((item) => reference(item.seq)));
+    } catch (err) {
+      // Still durable here: due again soon, with back-off on repeated failures.
+      logError("inbox_send", err, { shard, events: batch.length, inline: false });
+      for (const part of chunks(batch.map((item) => item.seq))) {
+        this.ctx.storage.sql.exec(
+          `UPDATE inbox SET next_send_at = ? + ? * (1 << min(sends, 5)) WHERE seq IN (${placeholders(part)})`,
+          Date.now(),
+          REDRIVE_AFTER_MS,
+          ...part,
+        );
+      }
+    }
   }
 }

@@ -31,3 +31,27 @@ export function inventoryEvent(overrides: Record<string, unknown> = {}, data: Re
     ...overrides,
   };
 }
+
+/**
+ * Signs raw bytes with WebCrypto (the `standardwebhooks` package signs strings only): a body
+ * that is not valid UTF-8, or starts with a byte order mark, is signed exactly as sent.
+ */
+export async function signBytes(body: Uint8Array, opts: { id?: string; at?: Date; secret?: string } = {}) {
+  const id = opts.id ?? `msg_${crypto.randomUUID()}`;
+  const timestamp = String(Math.floor((opts.at ?? new Date()).getTime() / 1000));
+  const secret = opts.secret ?? env.EVENTS_SECRET;
+  const raw = Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (c) => c.charCodeAt(0));
+  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const prefix = new TextEncoder().encode(`${id}.${timestamp}.`);
+  const signed = new Uint8Array(prefix.byteLength + body.byteLength);
+  signed.set(prefix);
+  signed.set(body, prefix.byteLength);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, signed));
+  return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${btoa(String.fromCharCode(...mac))}` };
+}
+
+/** Posts bytes as they are, with the signature these bytes (or `signedBody`, to tamper) carry. */
+export async function postBytes(body: Uint8Array, opts: { signedBody?: Uint8Array } = {}) {
+  const headers = await signBytes(opts.signedBody ?? body);
+  return api("/api/events", { method: "POST", token: null, body, headers: { "content-type": "application/json", ...headers } });
+}

@@ -1,8 +1,12 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { json } from "./helpers";
-import { inventoryEvent, postEvents } from "./events-support";
-import { INBOX_SHARDS } from "../../worker/inbox-object";
+import { describe, expect, it, vi } from "vitest";
+import { api, json, uid } from "./helpers";
+import { inventoryEvent, postBytes, postEvents } from "./events-support";
+import { INBOX_SHARDS, type InboxObject } from "../../worker/inbox-object";
+import { pickShard } from "../../worker/queue/consumer";
+
+const encoder = new TextEncoder();
 
 /** Events every inbox shard has ever recorded. */
 async function recorded() {
@@ -11,6 +15,36 @@ async function recorded() {
     total += (await env.INBOX.get(env.INBOX.idFromName(`inbox-${shard}`)).stats()).accepted_total;
   }
   return total;
+}
+
+/** Waits until the consumer has acknowledged the event: its inbox no longer holds it. */
+async function processed(eventId: string) {
+  const inbox = env.INBOX.get(env.INBOX.idFromName(`inbox-${pickShard(eventId)}`));
+  await vi.waitFor(
+    async () => {
+      const held = await runInDurableObject(inbox, (_obj: InboxObject, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM inbox WHERE event_id = ?", eventId).one().n,
+      );
+      expect(held).toBe(0);
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
+async function activeWorkflow(tag: string) {
+  const wf = await json(
+    await api("/api/workflows", {
+      method: "POST",
+      json: {
+        name: uid("events"),
+        trigger: { entity: "inventory_item", tags: { include: [tag] } },
+        start: "done",
+        nodes: [{ id: "done", type: "wait", config: { until: { type: "absolute", date: "2020-01-01" } } }],
+      },
+    }),
+  );
+  expect((await api(`/api/workflows/${wf.id}/status`, { method: "POST", json: { status: "active" } })).status).toBe(200);
+  return wf.id as string;
 }
 
 describe("POST /api/events: signatures", () => {
@@ -62,15 +96,58 @@ describe("POST /api/events: signatures", () => {
     expect((await json(res)).error.message).toContain("webhook-id");
   });
 
-  it("accepts the same webhook id delivered twice (a replay) without recording the event twice", async () => {
-    const event = inventoryEvent();
+  it("accepts a body with a byte order mark when the signature covers it", async () => {
+    const body = new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode(JSON.stringify(inventoryEvent({}, { note: "€ 価格 🧦" })))]);
+    const res = await postBytes(body);
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ accepted: 1 });
+  });
+
+  it("answers 400, not 401, to a correctly signed body that is not UTF-8, recording nothing", async () => {
     const before = await recorded();
-    const first = await postEvents(event, { id: "msg_replayed" });
-    const second = await postEvents(event, { id: "msg_replayed" });
-    expect([first.status, second.status]).toEqual([202, 202]);
-    // Unless the consumer finished it in between, the second copy is not recorded again.
-    expect(await recorded()).toBeGreaterThanOrEqual(before + 1);
-    expect(await recorded()).toBeLessThanOrEqual(before + 2);
+    const text = JSON.stringify(inventoryEvent({}, { note: "NOTE" }));
+    const bytes = encoder.encode(text);
+    bytes.set([0xc3, 0x28, 0xff, 0xfe], text.indexOf("NOTE"));
+    const res = await postBytes(bytes);
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toEqual({ code: "bad_request", message: "The body is not valid UTF-8" });
+    expect(await recorded()).toBe(before);
+  });
+
+  it("refuses with 401 a signed body of which one byte changed", async () => {
+    const signed = encoder.encode(JSON.stringify(inventoryEvent({}, { note: "価格" })));
+    const tampered = signed.slice();
+    tampered.set([signed[signed.length - 5]! ^ 0x01], signed.length - 5);
+    expect((await postBytes(tampered, { signedBody: signed })).status).toBe(401);
+  });
+});
+
+describe("POST /api/events: the same event twice", () => {
+  it("starts each matching workflow once for the same event delivered twice, before and after it was processed", async () => {
+    const tag = uid("dedup");
+    const workflows = [await activeWorkflow(tag), await activeWorkflow(tag)];
+    const event = inventoryEvent({}, { tags: [tag] });
+    const before = await recorded();
+    // The platform replays a delivery (same webhook id) while the first copy is still in the inbox.
+    const webhookId = `msg_${crypto.randomUUID()}`;
+    expect((await postEvents(event, { id: webhookId })).status).toBe(202);
+    expect((await postEvents(event, { id: webhookId })).status).toBe(202);
+    await processed(event.id);
+    // And sends it again once the first copy is done: recorded anew, it goes through the consumer again.
+    expect((await postEvents(event)).status).toBe(202);
+    expect(await recorded()).toBeGreaterThanOrEqual(before + 2);
+    await processed(event.id);
+    for (const wf of workflows) {
+      const runs = await vi.waitFor(
+        async () => {
+          const page = await json(await api(`/api/runs?workflow_id=${wf}`));
+          expect(page.items.length).toBeGreaterThan(0);
+          return page.items;
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(runs.map((r: { event_id: string }) => r.event_id)).toEqual([event.id]);
+    }
   });
 });
 
@@ -122,9 +199,87 @@ describe("POST /api/events: validation", () => {
     expect((await json(res)).error).toEqual({ code: "bad_request", message: "The body is not valid JSON" });
   });
 
+  it("refuses an event whose data nests deeper than 64 levels, naming it by its index, and records none", async () => {
+    const nested = (levels: number) => JSON.parse("[".repeat(levels) + "]".repeat(levels)) as unknown;
+    // The data object is the first level.
+    expect((await postEvents(inventoryEvent({}, { deep: nested(63) }))).status).toBe(202);
+    const before = await recorded();
+    const events = [inventoryEvent(), inventoryEvent(), inventoryEvent(), inventoryEvent({}, { deep: nested(64) })];
+    const res = await postEvents({ events });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.issues).toEqual([{ path: "events.3.data", message: "data nests more than 64 levels deep" }]);
+    expect(await recorded()).toBe(before);
+  });
+
+  it("answers 400, never 503, to bodies nested 1,000, 5,000 and 100,000 levels deep", async () => {
+    const before = await recorded();
+    for (const levels of [1_000, 5_000, 100_000]) {
+      const body = JSON.stringify(inventoryEvent({}, { deep: "DEEP" })).replace('"DEEP"', "[".repeat(levels) + "]".repeat(levels));
+      const res = await postEvents(body);
+      expect(res.status, `${levels} levels`).toBe(400);
+      expect((await json(res)).error).toEqual({ code: "bad_request", message: `The JSON nests ${levels + 2} levels deep; at most 128 are allowed` });
+    }
+    expect(await recorded()).toBe(before);
+  });
+
+  it("refuses an entity larger than the mirror keeps, counted in UTF-8 bytes, naming it by its index", async () => {
+    // 80,000 "€" are 240,000 bytes: inside the 256 KiB a snapshot may have. 90,000 are 270,000 bytes.
+    expect((await postEvents(inventoryEvent({}, { note: "€".repeat(80_000), tags: ["nothing-matches"] }))).status).toBe(202);
+    const before = await recorded();
+    const res = await postEvents({ events: [inventoryEvent(), inventoryEvent(), inventoryEvent({}, { note: "€".repeat(90_000) })] });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.issues).toEqual([{ path: "events.2.data", message: "An entity is at most 256 KiB of JSON (UTF-8)" }]);
+    expect(await recorded()).toBe(before);
+  });
+
+  it("refuses a deleted event whose fields the mirror could never take", async () => {
+    const bad = inventoryEvent({ type: "inventory_item.deleted" }, { on_hand: "lots" });
+    const longId = inventoryEvent({ type: "inventory_item.deleted", entity_id: "i".repeat(201) });
+    delete (longId as { data?: unknown }).data;
+    const res = await postEvents({ events: [bad, longId] });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.issues.map((i: { path: string }) => i.path)).toEqual(["events.0.data.on_hand", "events.1.data.id"]);
+  });
+
   it("refuses a body over 1 MiB with 413", async () => {
     const res = await postEvents(inventoryEvent({}, { note: "x".repeat(1024 * 1024) }));
     expect(res.status).toBe(413);
     expect((await json(res)).error.code).toBe("payload_too_large");
+  });
+});
+
+describe("dead events", () => {
+  async function deadRow(body: string, eventId: string | null) {
+    const id = uid("dead");
+    await env.DB.prepare("INSERT INTO dead_events (id, event_id, body, attempts, dead_at) VALUES (?, ?, ?, 1, ?)")
+      .bind(id, eventId, body, new Date().toISOString())
+      .run();
+    return id;
+  }
+
+  it("replays a dead event only through the intake's own checks", async () => {
+    const [entity, kind] = ["inventory_item", "updated"];
+    // Kept by an earlier version, which took entities the mirror cannot hold: 270,000 bytes.
+    const large = inventoryEvent({}, { note: "€".repeat(90_000) });
+    const id = await deadRow(JSON.stringify({ event: { ...large, entity, kind }, error: "kept failing" }), large.id);
+    const before = await recorded();
+    const res = await api(`/api/events/dead/${id}/replay`, { method: "POST" });
+    expect(res.status).toBe(409);
+    expect((await json(res)).error.issues).toEqual([{ path: "data", message: "An entity is at most 256 KiB of JSON (UTF-8)" }]);
+    expect(await recorded()).toBe(before);
+
+    const fine = inventoryEvent();
+    const good = await deadRow(JSON.stringify({ event: { ...fine, entity, kind }, error: "kept failing" }), fine.id);
+    expect((await api(`/api/events/dead/${good}/replay`, { method: "POST" })).status).toBe(202);
+    expect(await recorded()).toBe(before + 1);
+  });
+
+  it("lists a dead letter it cannot read without failing the page", async () => {
+    const id = await deadRow("{not json", null);
+    const res = await api("/api/events/dead?limit=500");
+    expect(res.status).toBe(200);
+    const item = (await json(res)).items.find((d: { id: string }) => d.id === id);
+    expect(item).toMatchObject({ id, event: null, error: "This dead letter could not be read" });
+    expect((await api(`/api/events/dead/${id}/replay`, { method: "POST" })).status).toBe(409);
   });
 });

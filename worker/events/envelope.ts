@@ -1,10 +1,15 @@
 import { z } from "zod";
-import { ENTITY_KINDS, entitySchema, type EntityKind } from "../entities";
+import { ENTITY_KINDS, type EntityKind } from "../entities";
+import { deletedEntitySchema, entitySchema } from "../entities/registry";
+import { MAX_SNAPSHOT_BYTES, snapshotTooLarge } from "../entities/store";
 import { EVENT_KINDS, type EventKind } from "../definition/common";
 import { zodIssues, type Issue } from "../errors";
+import { MAX_JSON_DEPTH, valueDepth } from "../lib/json";
 
 /** At most this many events per request (SPEC §6). */
 export const MAX_EVENTS_PER_REQUEST = 500;
+/** A request of events is at most 1 MiB (SPEC §4), so no one event is larger as JSON. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
 
 const TYPE = /^([a-z_]+)\.([a-z]+)$/;
 
@@ -43,15 +48,23 @@ function parseOne(raw: unknown, at: (string | number)[]): { event?: EntityEvent;
   const env = EnvelopeSchema.safeParse(raw);
   if (!env.success) return { issues: zodIssues(env.error, at) };
   const [entity, kind] = env.data.type.split(".") as [EntityKind, EventKind];
+  const dataPath = [...at, "data"].join(".");
   const data = { ...(env.data.data ?? {}) };
   if (data.id !== undefined && data.id !== env.data.entity_id) {
-    return { issues: [{ path: [...at, "data", "id"].join("."), message: "data.id must equal entity_id" }] };
+    return { issues: [{ path: `${dataPath}.id`, message: "data.id must equal entity_id" }] };
   }
   data.id = env.data.entity_id;
-  if (kind !== "deleted") {
-    if (env.data.data === undefined) return { issues: [{ path: [...at, "data"].join("."), message: `A ${kind} event carries the entity in data` }] };
-    const checked = entitySchema(entity).safeParse(data);
-    if (!checked.success) return { issues: zodIssues(checked.error, [...at, "data"]) };
+  if (kind !== "deleted" && env.data.data === undefined) {
+    return { issues: [{ path: dataPath, message: `A ${kind} event carries the entity in data` }] };
+  }
+  // Refused here, what the consumer could never process: it would only retry it into the dead-letter queue.
+  const depth = valueDepth(data);
+  if (depth > MAX_JSON_DEPTH) return { issues: [{ path: dataPath, message: `data nests more than ${MAX_JSON_DEPTH} levels deep` }] };
+  // A deleted event may carry fields too: the mirror patches the last snapshot with them.
+  const checked = (kind === "deleted" ? deletedEntitySchema(entity) : entitySchema(entity)).safeParse(data);
+  if (!checked.success) return { issues: zodIssues(checked.error, [...at, "data"]) };
+  if (snapshotTooLarge(checked.data)) {
+    return { issues: [{ path: dataPath, message: `An entity is at most ${MAX_SNAPSHOT_BYTES / 1024} KiB of JSON (UTF-8)` }] };
   }
   return {
     event: {
@@ -67,12 +80,16 @@ function parseOne(raw: unknown, at: (string | number)[]): { event?: EntityEvent;
   };
 }
 
+const BatchSchema = z.object({ events: z.array(z.unknown()) });
+
 /** One event, or `{"events": [...]}`; every problem is reported, and any problem rejects them all. */
 export function parseEvents(body: unknown): Parsed {
-  const batch = body !== null && typeof body === "object" && !Array.isArray(body) && "events" in body;
-  const list: unknown[] = batch ? ((body as { events: unknown }).events as unknown[]) : [body];
-  if (batch && !Array.isArray((body as { events: unknown }).events)) {
-    return { ok: false, issues: [{ path: "events", message: "events must be a list" }] };
+  const isBatch = body !== null && typeof body === "object" && !Array.isArray(body) && Object.hasOwn(body, "events");
+  let list: unknown[] = [body];
+  if (isBatch) {
+    const batch = BatchSchema.safeParse(body);
+    if (!batch.success) return { ok: false, issues: [{ path: "events", message: "events must be a list" }] };
+    list = batch.data.events;
   }
   if (list.length === 0) return { ok: false, issues: [{ path: "events", message: "Send at least one event" }] };
   if (list.length > MAX_EVENTS_PER_REQUEST) {
@@ -81,7 +98,7 @@ export function parseEvents(body: unknown): Parsed {
   const events: EntityEvent[] = [];
   const issues: Issue[] = [];
   list.forEach((raw, i) => {
-    const one = parseOne(raw, batch ? ["events", i] : []);
+    const one = parseOne(raw, isBatch ? ["events", i] : []);
     issues.push(...one.issues);
     if (one.event) events.push(one.event);
   });

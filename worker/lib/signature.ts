@@ -3,6 +3,9 @@
  * over `${id}.${timestamp}.${body}` keyed by the base64 secret after its `whsec_` prefix. Same
  * scheme as the `standardwebhooks` package (the tests sign with it); WebCrypto keeps a 1 MiB
  * body off the pure-JS hash.
+ *
+ * The MAC covers the body's bytes exactly as they arrived: decoding first would turn a byte order
+ * mark or an invalid UTF-8 sequence into other bytes, and a correctly signed body would fail.
  */
 export const TOLERANCE_SECONDS = 5 * 60;
 
@@ -26,7 +29,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 export type Verification = { ok: true; id: string } | { ok: false; reason: string };
 
-export async function verifyStandardWebhook(secret: string, headers: Headers, body: string, nowMs: number): Promise<Verification> {
+export async function verifyStandardWebhook(secret: string, headers: Headers, body: Uint8Array, nowMs: number): Promise<Verification> {
   const id = headers.get("webhook-id");
   const timestamp = headers.get("webhook-timestamp");
   const signatures = headers.get("webhook-signature");
@@ -42,7 +45,10 @@ export async function verifyStandardWebhook(secret: string, headers: Headers, bo
   } catch {
     return { ok: false, reason: "The events secret is not configured correctly" };
   }
-  const signed = encoder.encode(`${id}.${timestamp}.${body}`);
+  const prefix = encoder.encode(`${id}.${timestamp}.`);
+  const signed = new Uint8Array(prefix.byteLength + body.byteLength);
+  signed.set(prefix);
+  signed.set(body, prefix.byteLength);
   for (const part of signatures.split(" ")) {
     const [version, signature] = part.split(",");
     if (version !== "v1" || !signature) continue;

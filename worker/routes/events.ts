@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
-import { parseEvents, type EntityEvent } from "../events/envelope";
+import { EntityEventSchema, parseEvents, type EntityEvent } from "../events/envelope";
 import { AppError, validationError } from "../errors";
 import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
+import { MAX_JSON_DEPTH, parseJson } from "../lib/json";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { verifyStandardWebhook } from "../lib/signature";
 import { log } from "../log";
@@ -46,7 +47,7 @@ eventsApp.openAPIRegistry.registerPath({
   path: "/",
   summary: "Receive entity events from the platform (Standard Webhooks signature, no bearer token)",
   description:
-    "One event or {\"events\": [...]} (at most 500, 1 MiB). 202 once recorded durably and queued: an accepted event is never lost, and the same id twice starts each workflow once.",
+    "One event or {\"events\": [...]} (at most 500, 1 MiB). The signature covers the body's exact bytes; the body is UTF-8 JSON (a leading byte order mark is dropped), each event's data at most 256 KiB and 64 levels deep. 202 once recorded durably and queued: an accepted event is never lost, and the same id twice starts each workflow once.",
   security: [],
   request: {
     headers: z.object({ "webhook-id": z.string(), "webhook-timestamp": z.string(), "webhook-signature": z.string() }),
@@ -54,24 +55,35 @@ eventsApp.openAPIRegistry.registerPath({
   },
   responses: {
     202: jsonContent(z.object({ accepted: z.int() }), "Recorded and queued"),
-    400: errorResponse("A malformed event; nothing was recorded"),
+    400: errorResponse("Not UTF-8 JSON, or an event that is not valid (named by its index); nothing was recorded"),
     401: errorResponse("Missing, wrong or stale signature; nothing was recorded"),
     413: errorResponse("Over 1 MiB"),
     429: errorResponse("Too many events waiting; try again after Retry-After seconds"),
   },
 });
 
+/** Strict: a body that is not UTF-8 is refused, not patched with U+FFFD. A leading BOM is dropped. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+/**
+ * Bodies nesting deeper than this are refused whole. The cap leaves room above an event's own
+ * limit (MAX_JSON_DEPTH for its data, plus the levels of `{"events": [{"data": …}]}`), so an event
+ * nested a little too deep is named by its index; nothing that deep is a plausible entity.
+ */
+const BODY_DEPTH = 2 * MAX_JSON_DEPTH;
+
 eventsApp.post("/", async (c) => {
-  const body = await c.req.text();
-  const verified = await verifyStandardWebhook(config(c.env).EVENTS_SECRET, c.req.raw.headers, body, Date.now());
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const verified = await verifyStandardWebhook(config(c.env).EVENTS_SECRET, c.req.raw.headers, bytes, Date.now());
   if (!verified.ok) throw new AppError("unauthorized", verified.reason);
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(body);
+    text = utf8.decode(bytes);
   } catch {
-    throw new AppError("bad_request", "The body is not valid JSON");
+    throw new AppError("bad_request", "The body is not valid UTF-8");
   }
-  const parsed = parseEvents(json);
+  const json = parseJson(text, BODY_DEPTH);
+  if (!json.ok) throw new AppError("bad_request", json.message);
+  const parsed = parseEvents(json.value);
   if (!parsed.ok) throw validationError(parsed.issues, "Some events are not valid; none were recorded");
   const accepted = await acceptEvents(c.env, parsed.events);
   return c.json({ accepted }, 202);
@@ -96,9 +108,14 @@ interface DeadRow {
   dead_at: string;
 }
 
+/** What the dead-letter consumer keeps in `body`; a row it cannot read shows no event, never a 500. */
+const DeadBodySchema = z.object({ event: z.unknown().nullish(), error: z.string() });
+
 const deadView = (r: DeadRow) => {
-  const body = JSON.parse(r.body) as { event: EntityEvent | null; error: string };
-  return { id: r.id, event_id: r.event_id, event: body.event, error: body.error, attempts: r.attempts, dead_at: r.dead_at };
+  const json = parseJson(r.body);
+  const body = DeadBodySchema.safeParse(json.ok ? json.value : null);
+  const { event, error } = body.success ? body.data : { event: null, error: "This dead letter could not be read" };
+  return { id: r.id, event_id: r.event_id, event: event ?? null, error, attempts: r.attempts, dead_at: r.dead_at };
 };
 
 eventsApp.openapi(
@@ -144,11 +161,15 @@ eventsApp.openapi(
       .first<DeadRow & { replayed_at: string | null }>();
     if (!row) throw new AppError("not_found", `No dead event has the id ${id}`);
     if (row.replayed_at) throw new AppError("conflict", `This event was already replayed at ${row.replayed_at}`);
-    const { event } = deadView(row);
-    if (!event) throw new AppError("conflict", "This message held no event to replay");
-    await acceptEvents(c.env, [event as EntityEvent]);
+    const stored = EntityEventSchema.safeParse(deadView(row).event);
+    if (!stored.success) throw new AppError("conflict", "This message held no event to replay");
+    // Through the intake's own checks, so that a replay records only what can be processed.
+    const { id: eventId, type, entity_id, occurred_at, data } = stored.data;
+    const again = parseEvents({ id: eventId, type, entity_id, occurred_at, data });
+    if (!again.ok) throw new AppError("conflict", "This event can never be processed; it was not replayed", { issues: again.issues });
+    await acceptEvents(c.env, again.events);
     await c.env.DB.prepare("UPDATE dead_events SET replayed_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
-    log("event_replayed", { id, event_id: (event as EntityEvent).id });
-    return c.json({ replayed: true as const, event_id: (event as EntityEvent).id }, 202);
+    log("event_replayed", { id, event_id: eventId });
+    return c.json({ replayed: true as const, event_id: eventId }, 202);
   },
 );
