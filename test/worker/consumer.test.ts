@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import worker from "../../worker/index";
 import { describe, expect, it, vi } from "vitest";
-import { retryDelay, runName } from "../../worker/queue/consumer";
+import { consumeBatch, LIMITS, match, MAX_ATTEMPTS, mirror, read, retryDelay, runName, startRuns } from "../../worker/queue/consumer";
 import type { RunRecord } from "../../worker/run-object";
 import { api, json, uid } from "./helpers";
 import { inventoryEvent, postEvents } from "./events-support";
@@ -13,18 +13,51 @@ import { inventoryEvent, postEvents } from "./events-support";
  * dead-letter queue go through the real EVENTS queue.
  */
 
-type Event = ReturnType<typeof inventoryEvent>;
+type Event = Omit<ReturnType<typeof inventoryEvent>, "data"> & { data: Record<string, unknown> };
 
 function normalise(e: Event) {
   const [entity, kind] = e.type.split(".");
   return { ...e, entity, kind, occurred_at: new Date(e.occurred_at).toISOString(), data: { ...e.data, id: e.entity_id } };
 }
 
+/** A message as the inbox sends it, for an event it never recorded (so acknowledging it there is a no-op). */
+const message = (e: Event, i: number, attempts = 1, extra: Record<string, unknown> = {}) => ({
+  id: `m${i}_${e.id}`,
+  timestamp: new Date(),
+  attempts,
+  body: { v: 1, shard: 0, seq: 1_000_000 + i, event: normalise(e), ...extra },
+});
+
 async function consume(events: Event[], attempts = 1) {
-  const batch = createMessageBatch("workflow-events", events.map((e, i) => ({ id: `m${i}_${e.id}`, timestamp: new Date(), attempts, body: { v: 1, shard: 0, seq: 1_000_000 + i, event: normalise(e) } })));
+  const batch = createMessageBatch("workflow-events", events.map((e, i) => message(e, i, attempts)));
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return getQueueResult(batch, ctx);
+}
+
+/** Runs the consumer on a batch with smaller limits; returns what it did and what it told the queue. */
+async function consumeWith(messages: ReturnType<typeof message>[], limits = LIMITS) {
+  const batch = createMessageBatch("workflow-events", messages);
+  const summary = await consumeBatch(batch, env, limits);
+  return { summary, result: await getQueueResult(batch, createExecutionContext()) };
+}
+
+/** How many rows of the run index a workflow has for an event (written when a quick run ends). */
+async function indexedRuns(workflowId: string, eventId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM runs WHERE workflow_id = ? AND event_id = ?").bind(workflowId, eventId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+async function deadEvent(eventId: string) {
+  return vi.waitFor(
+    async () => {
+      const list = await json(await api("/api/events/dead?limit=500"));
+      const found = list.items.find((d: { event_id: string }) => d.event_id === eventId);
+      expect(found).toBeDefined();
+      return found;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 }
 
 async function activeWorkflow(trigger: Record<string, unknown>, nodes?: unknown[]) {
@@ -122,6 +155,17 @@ describe("the entity mirror and trigger.previous", () => {
     expect(mirror).toMatchObject({ on_hand: 4 });
   });
 
+  it("matches a deletion that carries only the id by the tags of the snapshot it deletes", async () => {
+    const tag = uid("gone");
+    const wf = await activeWorkflow({ tags: { include: [tag] }, events: ["deleted"] });
+    const item = uid("inv");
+    const t = Date.now();
+    await consume([inventoryEvent({ entity_id: item, occurred_at: new Date(t).toISOString() }, { tags: [tag], on_hand: 5 })]);
+    const del = { ...inventoryEvent({ entity_id: item, type: "inventory_item.deleted", occurred_at: new Date(t + 1000).toISOString() }), data: { id: item } };
+    await consume([del]);
+    expect(await runFor(wf, del.id)).toMatchObject({ status: "completed", trigger: { data: { id: item, on_hand: 5, tags: [tag] } } });
+  });
+
   it("does not let an older event overwrite a newer snapshot", async () => {
     const item = uid("inv");
     const t = Date.now();
@@ -148,20 +192,128 @@ describe("exactly one run per workflow and event", () => {
     expect(rows?.n).toBe(1);
   });
 
-  it("starts one run when the consumer died before acknowledging (real queue redelivery)", async () => {
+  it("starts each run once and acknowledges the event when the consumer died after starting runs, before acknowledging", async () => {
     const tag = uid("crash");
-    const wf = await activeWorkflow({ tags: { include: [tag] } });
+    const first = await activeWorkflow({ tags: { include: [tag] } });
+    const second = await activeWorkflow({ tags: { include: [tag] } });
     const e = inventoryEvent({}, { tags: [tag] });
-    // First delivery ends with the runs started but without acknowledgement (as if the consumer died).
-    await consume([e]);
-    // The platform resends; the real queue delivers it to the real consumer again.
-    expect((await postEvents(e)).status).toBe(202);
-    await vi.waitFor(async () => {
-      const m = await json(await api("/api/metrics"));
-      expect(m.inbox.pending).toBe(0);
-    }, { timeout: 10_000, interval: 50 });
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM runs WHERE workflow_id = ? AND event_id = ?").bind(wf, e.id).first<{ n: number }>();
-    expect(rows?.n).toBe(1);
+    // The crash: the runtime dies between starting the runs and settling the batch, so neither the
+    // queue message nor the inbox row is acknowledged. The steps run up to the starts, and stop.
+    const crashed = createMessageBatch("workflow-events", [message(e, 0, 1)]);
+    const items = await read(env, crashed.messages);
+    await match(env, items, await mirror(env, items));
+    expect(await startRuns(env, items, LIMITS)).toEqual({ calls: 2, created: 2 });
+    const unsettled = await getQueueResult(crashed, createExecutionContext());
+    expect(unsettled.explicitAcks).toEqual([]);
+    expect(unsettled.retryMessages).toEqual([]);
+    const before = [await runFor(first, e.id), await runFor(second, e.id)];
+    expect(before.map((r) => r?.status)).toEqual(["completed", "completed"]);
+
+    // The queue delivers the message again, one attempt later, to a fresh consumer.
+    const { summary, result } = await consumeWith([message(e, 0, 2)]);
+    expect(summary).toMatchObject({ start_calls: 2, created: 0, retried: 0 });
+    expect(result.explicitAcks).toEqual([`m0_${e.id}`]);
+    expect(result.retryMessages).toEqual([]);
+    const after = [await runFor(first, e.id), await runFor(second, e.id)];
+    expect(after.map((r) => r?.started_at)).toEqual(before.map((r) => r?.started_at));
+    expect([await indexedRuns(first, e.id), await indexedRuns(second, e.id)]).toEqual([1, 1]);
+  });
+});
+
+describe("one bad event among good ones", () => {
+  async function goodEvents(n: number) {
+    const tag = uid("good");
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
+    return { wf, events: Array.from({ length: n }, () => inventoryEvent({}, { tags: [tag] })) };
+  }
+
+  it("dead-letters at once an event that can never be processed, with its reason, and starts the runs of the 20 delivered with it", async () => {
+    const { wf, events } = await goodEvents(20);
+    let nested: unknown = 0;
+    for (let i = 0; i < 1500; i++) nested = { d: nested };
+    // Both bypass the intake (which refuses them now), as an old message or a replay would.
+    const deep = inventoryEvent({}, { tags: ["deep"], nested });
+    const huge = inventoryEvent({}, { tags: ["huge"], note: "x".repeat(1_500_000) });
+    const all = [...events.slice(0, 10), deep, ...events.slice(10), huge];
+    const result = await consume(all);
+    expect(result.retryMessages).toEqual([]);
+    expect([...result.explicitAcks].sort()).toEqual(all.map((e, i) => `m${i}_${e.id}`).sort());
+    for (const e of events) expect((await runFor(wf, e.id))?.status).toBe("completed");
+
+    const deadDeep = await deadEvent(deep.id);
+    expect(deadDeep).toMatchObject({ id: deep.id, attempts: 1, event: null });
+    expect(deadDeep.error).toMatch(/nests more than 64 levels/);
+    const deadHuge = await deadEvent(huge.id);
+    expect(deadHuge).toMatchObject({ id: huge.id, attempts: 1, event: null });
+    expect(deadHuge.error).toMatch(/at most 256 KiB/);
+  });
+
+  it("retries only the event D1 refuses, then dead-letters it with its reason and its own attempts", async () => {
+    const { wf, events } = await goodEvents(20);
+    // A real D1 failure for one entity only, as a row over a D1 limit would give.
+    const poisoned = uid("poisoned");
+    await env.DB.prepare(
+      `CREATE TRIGGER refuse_${poisoned} BEFORE INSERT ON inventory_items WHEN NEW.id = '${poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`,
+    ).run();
+    const bad = inventoryEvent({ entity_id: poisoned }, { tags: [] });
+    const all = [...events.slice(0, 7), bad, ...events.slice(7)];
+
+    const first = await consume(all);
+    expect(first.retryMessages).toEqual([{ msgId: `m7_${bad.id}` }]);
+    expect(first.explicitAcks).toHaveLength(20);
+    for (const e of events) expect((await runFor(wf, e.id))?.status).toBe("completed");
+
+    // Its own attempts: it keeps failing alone until the consumer gives up on it.
+    const last = await consume([bad], MAX_ATTEMPTS);
+    expect(last.retryMessages).toEqual([]);
+    expect(last.explicitAcks).toEqual([`m0_${bad.id}`]);
+    const dead = await deadEvent(bad.id);
+    expect(dead).toMatchObject({ id: bad.id, attempts: MAX_ATTEMPTS, event: { id: bad.id, entity_id: poisoned } });
+    expect(dead.error).toMatch(/refused by the test trigger/);
+  });
+});
+
+describe("staying inside Worker limits", () => {
+  it("starts every run exactly once when a batch matches more workflows than one invocation may start", async () => {
+    const tag = uid("fan");
+    const wfs: string[] = [];
+    for (let i = 0; i < 4; i++) wfs.push(await activeWorkflow({ tags: { include: [tag] } }));
+    const events = Array.from({ length: 3 }, () => inventoryEvent({}, { tags: [tag] }));
+    const { summary, result } = await consumeWith(events.map((e, i) => message(e, i)), { maxStarts: 5 });
+    expect(summary.start_calls).toBe(5);
+    expect(summary.deferred.length).toBeGreaterThan(0);
+    // Not a failure: nothing is retried, so no message spends an attempt for it.
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(3);
+    // The rest go on in new messages, which the real queue delivers.
+    await vi.waitFor(
+      async () => {
+        for (const wf of wfs) for (const e of events) expect(await indexedRuns(wf, e.id)).toBe(1);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+  });
+
+  it("goes on from where it stopped when one event matches more workflows than one invocation may start", async () => {
+    const tag = uid("wide");
+    const wfs: string[] = [];
+    for (let i = 0; i < 7; i++) wfs.push(await activeWorkflow({ tags: { include: [tag] } }));
+    const sorted = [...wfs].sort();
+    const e = inventoryEvent({}, { tags: [tag] });
+    const limits = { maxStarts: 3 };
+    const one = await consumeWith([message(e, 0)], limits);
+    expect(one.summary).toMatchObject({ start_calls: 3, deferred: [{ event_id: e.id, after: sorted[2] }] });
+    const two = await consumeWith([message(e, 0, 1, { after: sorted[2] })], limits);
+    expect(two.summary).toMatchObject({ start_calls: 3, deferred: [{ event_id: e.id, after: sorted[5] }] });
+    const three = await consumeWith([message(e, 0, 1, { after: sorted[5] })], limits);
+    expect(three.summary).toMatchObject({ start_calls: 1, deferred: [] });
+    for (const r of [one, two, three]) expect(r.result.explicitAcks).toEqual([`m0_${e.id}`]);
+    await vi.waitFor(
+      async () => {
+        for (const wf of wfs) expect(await indexedRuns(wf, e.id)).toBe(1);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
 });
 

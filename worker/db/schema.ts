@@ -19,6 +19,7 @@ export const WITHOUT_ROWID_TABLES = [
   "recommendations",
   "runs",
   "shops",
+  "stale_events",
   "subscriptions",
   "trigger_index",
   "workflow_versions",
@@ -93,6 +94,8 @@ export const runs = sqliteTable(
     error: text("error"),
     summary: json("summary"),
     steps: json("steps"),
+    /** The revision of the run state this row describes: an update with an older one is ignored. */
+    rev: integer("rev").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index("runs_workflow").on(t.workflowId, t.startedAt)],
 );
@@ -106,6 +109,28 @@ export const deadEvents = sqliteTable("dead_events", {
   deadAt: text("dead_at").notNull(),
   replayedAt: text("replayed_at"),
 });
+
+/**
+ * Events the consumer found older than the snapshot the mirror already held (by occurred_at, then
+ * event id): they start no run unless a workflow opts in. `skipped_workflows` lists (at most 100
+ * of) the workflows they matched and did not start; `skipped_count` counts them all.
+ */
+export const staleEvents = sqliteTable(
+  "stale_events",
+  {
+    eventId: text("event_id").primaryKey(),
+    type: text("type").notNull(),
+    entity: text("entity").notNull(),
+    entityId: text("entity_id").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    heldEventId: text("held_event_id").notNull(),
+    heldOccurredAt: text("held_occurred_at").notNull(),
+    skippedWorkflows: json("skipped_workflows").notNull(),
+    skippedCount: integer("skipped_count").notNull(),
+    recordedAt: text("recorded_at").notNull(),
+  },
+  (t) => [index("stale_events_recorded").on(t.recordedAt)],
+);
 
 // ---------------------------------------------------------------- entities (SPEC §5)
 

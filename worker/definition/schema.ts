@@ -9,6 +9,12 @@ export const TriggerSchema = z.strictObject({
   events: z.array(EventKindSchema).min(1, "Pick at least one event kind").default(["created", "updated"]),
   tags: TagFilterSchema.default({ include: [], exclude: [], match: "any" }),
   conditions: ConditionGroupSchema.optional(),
+  /**
+   * An event older than the entity snapshot the mirror already holds (it arrived out of order):
+   * "skip" starts no run and lists it under GET /api/events/stale; "run" starts one that sees the
+   * event's own data and no `previous`.
+   */
+  stale_events: z.enum(["skip", "run"]).default("skip").describe("What an event older than the snapshot already held does"),
 });
 export type Trigger = z.infer<typeof TriggerSchema>;
 

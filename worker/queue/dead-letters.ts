@@ -1,12 +1,21 @@
 import { z } from "zod";
 import { QueueMessageSchema, type EntityEvent } from "../events/envelope";
 import { log, logError } from "../log";
-import { inboxStub } from "./consumer";
+import { inboxStub, keepableEvent } from "./consumer";
 
 export const DEAD_EVENTS_QUEUE = "workflow-events-dead";
 
-/** What the consumer sends by hand for a permanent failure; retries exhausted arrive bare. */
-const WrappedSchema = z.object({ original: z.unknown(), error: z.string(), attempts: z.int() });
+/**
+ * A dead event is kept (and can be replayed) up to this size as JSON: a D1 row holds at most 2 MB,
+ * and no event the consumer can process comes near it (an entity is at most 256 KiB).
+ */
+const MAX_KEPT_EVENT_BYTES = 512 * 1024;
+
+/**
+ * What the consumer sends for a message it gives up on; retries exhausted arrive bare. `event_id`
+ * names the event when it was too large or too deep to travel with the message.
+ */
+const WrappedSchema = z.object({ original: z.unknown(), error: z.string(), attempts: z.int(), event_id: z.string().nullish() });
 
 /**
  * Keeps every dead message in D1 (GET /api/events/dead) and releases its event from the inbox,
@@ -22,16 +31,21 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       const parsed = QueueMessageSchema.safeParse(original);
       let event: EntityEvent | undefined = parsed.success ? parsed.data.event : undefined;
       if (parsed.success && !event) event = (await inboxStub(env, parsed.data.shard).bodies([parsed.data.seq]))[parsed.data.seq];
-      const id = event?.id ?? `msg_${msg.id}`;
+      const eventId = event?.id ?? (wrapped.success ? wrapped.data.event_id : null) ?? null;
+      // An event too deep or too large to process again is named, not kept: a replay could only fail.
+      const kept = event && keepableEvent(event, MAX_KEPT_EVENT_BYTES) ? event : null;
+      // The message is kept beside the event without a second copy of it.
+      const message = parsed.success ? { v: parsed.data.v, shard: parsed.data.shard, seq: parsed.data.seq } : original;
+      const id = eventId ?? `msg_${msg.id}`;
       await env.DB.prepare(
         `INSERT INTO dead_events (id, event_id, body, attempts, dead_at, replayed_at) VALUES (?, ?, ?, ?, ?, NULL)
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, attempts = dead_events.attempts + excluded.attempts,
            dead_at = excluded.dead_at, replayed_at = NULL`,
       )
-        .bind(id, event?.id ?? null, JSON.stringify({ event: event ?? null, message: original, error }), attempts, new Date().toISOString())
+        .bind(id, eventId, JSON.stringify({ event: kept, message, error }), attempts, new Date().toISOString())
         .run();
       if (parsed.success) await inboxStub(env, parsed.data.shard).ack([parsed.data.seq]);
-      log("event_dead", { id, event_id: event?.id ?? null, error, attempts });
+      log("event_dead", { id, event_id: eventId, error, attempts });
       msg.ack();
     } catch (err) {
       logError("dead_letter", err, { message_id: msg.id });
