@@ -2,12 +2,13 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { config } from "./config";
 import { AppError, respondError, toAppError } from "./errors";
-import type { AppEnv } from "./lib/api";
+import { jsonBodies, type AppEnv } from "./lib/api";
 import { log, logError } from "./log";
 import { renderDocs } from "./routes/docs";
 import { metaApp } from "./routes/meta";
 import { entitiesApp } from "./routes/entities";
 import { eventsApp } from "./routes/events";
+import { staleEventsApp } from "./routes/stale-events";
 import { plansApp } from "./routes/plans";
 import { runsApp } from "./routes/runs";
 import { workflowsApp } from "./routes/workflows";
@@ -65,11 +66,14 @@ app.use("/api/*", (c, next) => {
   if (path.startsWith("/api/entities/")) return entitiesLimit(c, next);
   return defaultLimit(c, next);
 });
+// After the size limits, so that only a body within them is read.
+app.use("/api/*", jsonBodies);
 
 app.route("/api", metaApp);
 app.route("/api/workflows", workflowsApp);
 app.route("/api/entities", entitiesApp);
 app.route("/api/plans", plansApp);
+app.route("/api/events/stale", staleEventsApp);
 app.route("/api/events", eventsApp);
 app.route("/api/runs", runsApp);
 

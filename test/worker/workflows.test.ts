@@ -247,6 +247,19 @@ describe("status transitions", () => {
     await setStatus(wf.id, "paused");
     expect((await rows()).results).toEqual([]);
   });
+
+  it("indexes a trigger with 100 include tags (more than one statement's bound parameters)", async () => {
+    const include = Array.from({ length: 100 }, (_, i) => `tag${String(i).padStart(3, "0")}`);
+    const wf = await create({ trigger: { entity: "product", tags: { include } } });
+    const res = await setStatus(wf.id, "active");
+    expect(res.status).toBe(200);
+    const rows = await env.DB.prepare("SELECT tag, version FROM trigger_index WHERE workflow_id = ? ORDER BY tag").bind(wf.id).all();
+    expect(rows.results).toEqual(include.map((tag) => ({ tag, version: 1 })));
+    const saved = await api(`/api/workflows/${wf.id}`, { method: "PUT", json: restockDefinition({ trigger: { entity: "product", tags: { include: [...include].reverse() } } }) });
+    expect(saved.status).toBe(200);
+    const again = await env.DB.prepare("SELECT count(*) AS n FROM trigger_index WHERE workflow_id = ? AND version = 2").bind(wf.id).first<{ n: number }>();
+    expect(again?.n).toBe(100);
+  });
 });
 
 describe("validate and credentials", () => {

@@ -52,17 +52,6 @@ export async function listWorkflows(
   return rows.map((r) => record(r.w, r.definition as Definition));
 }
 
-/** Rows that make a workflow's trigger findable by the consumer; none unless active. */
-function indexStatements(d: Db, id: string, version: number, def: Definition, active: boolean): BatchItem<"sqlite">[] {
-  const out: BatchItem<"sqlite">[] = [d.delete(triggerIndex).where(eq(triggerIndex.workflowId, id))];
-  if (active) {
-    out.push(
-      d.insert(triggerIndex).values(indexTags(def.trigger).map((tag) => ({ entity: def.trigger.entity, tag, workflowId: id, version }))),
-    );
-  }
-  return out;
-}
-
 export async function createWorkflow(d: Db, def: Definition, now: Date): Promise<WorkflowRecord> {
   const id = newId("wf", now.getTime());
   const at = now.toISOString();
@@ -83,33 +72,63 @@ export async function createWorkflow(d: Db, def: Definition, now: Date): Promise
   return record(row, def);
 }
 
-/** Saves a definition as the next version, atomically (D1 batches are transactions). */
-export async function saveVersion(d: Db, current: WorkflowRecord, def: Definition, now: Date): Promise<WorkflowRecord> {
-  const at = now.toISOString();
-  const version = current.version + 1;
-  const results = await d.batch([
-    d
-      .update(workflows)
-      .set({ version, name: def.name, description: def.description ?? null, triggerEntity: def.trigger.entity, updatedAt: at })
-      // Guards against two saves racing: only one moves the version from N to N+1.
-      .where(and(eq(workflows.id, current.id), eq(workflows.version, current.version)))
-      .returning({ id: workflows.id }),
-    d.insert(workflowVersions).values({ workflowId: current.id, version, definition: def, createdAt: at }).onConflictDoNothing(),
-    ...indexStatements(d, current.id, version, def, current.status === "active"),
-  ]);
-  if ((results[0] as unknown[]).length === 0) throw new ConcurrentSaveError();
-  return { ...current, version, name: def.name, description: def.description ?? null, trigger_entity: def.trigger.entity, updated_at: at, definition: def };
-}
-
+/** A save or status change lost to another request that changed the workflow after it was read. */
 export class ConcurrentSaveError extends Error {}
 
-export async function setStatus(d: Db, current: WorkflowRecord, status: WorkflowStatus, now: Date): Promise<WorkflowRecord> {
+/**
+ * Changes a workflow from the (version, status) the caller read, as one compare-and-set: a D1
+ * batch is one transaction with its statements run in order, every statement is guarded by that
+ * expected (version, status), and the workflow row itself is updated last, so every guard sees
+ * the row before this batch changes it. A caller that read a stale workflow changes nothing —
+ * no version row, no trigger index row — and gets ConcurrentSaveError. The trigger index is
+ * rewritten in the same batch, so it always holds the trigger of the current version while the
+ * workflow is active, and nothing otherwise.
+ */
+async function compareAndSet(
+  d: Db,
+  current: WorkflowRecord,
+  next: { status: WorkflowStatus; version: number; definition: Definition },
+  now: Date,
+): Promise<WorkflowRecord> {
   const at = now.toISOString();
-  await d.batch([
-    d.update(workflows).set({ status, updatedAt: at }).where(eq(workflows.id, current.id)),
-    ...indexStatements(d, current.id, current.version, current.definition, status === "active"),
-  ]);
-  return { ...current, status, updated_at: at };
+  const { id } = current;
+  const def = next.definition;
+  const unchanged = sql`EXISTS (SELECT 1 FROM workflows WHERE id = ${id} AND version = ${current.version} AND status = ${current.status})`;
+  // Guarded statements first, in any order: none of them changes the workflows row. An insert's
+  // SELECT names its values in the table's column order, which drizzle lists.
+  const batch: [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] = [d.delete(triggerIndex).where(and(eq(triggerIndex.workflowId, id), unchanged))];
+  if (next.status === "active") {
+    // The tags travel as one JSON array, so any number of them binds a fixed number of parameters.
+    const tags = JSON.stringify(indexTags(def.trigger));
+    batch.push(
+      d.insert(triggerIndex).select(sql`SELECT ${def.trigger.entity}, value, ${id}, ${next.version} FROM json_each(${tags}) WHERE ${unchanged}`),
+    );
+  }
+  if (next.version !== current.version) {
+    batch.push(
+      d.insert(workflowVersions).select(sql`SELECT ${id}, ${next.version}, ${JSON.stringify(def)}, ${at} WHERE ${unchanged}`),
+    );
+  }
+  batch.push(
+    d
+      .update(workflows)
+      .set({ status: next.status, version: next.version, name: def.name, description: def.description ?? null, triggerEntity: def.trigger.entity, updatedAt: at })
+      .where(and(eq(workflows.id, id), eq(workflows.version, current.version), eq(workflows.status, current.status)))
+      .returning({ id: workflows.id }),
+  );
+  const results = await d.batch(batch);
+  if ((results.at(-1) as unknown[]).length === 0) throw new ConcurrentSaveError();
+  return { ...current, status: next.status, version: next.version, name: def.name, description: def.description ?? null, trigger_entity: def.trigger.entity, updated_at: at, definition: def };
+}
+
+/** Saves a definition as the next version, unless the workflow changed since `current` was read. */
+export function saveVersion(d: Db, current: WorkflowRecord, def: Definition, now: Date): Promise<WorkflowRecord> {
+  return compareAndSet(d, current, { status: current.status, version: current.version + 1, definition: def }, now);
+}
+
+/** Moves the workflow to `status`, unless it changed since `current` was read. */
+export function setStatus(d: Db, current: WorkflowRecord, status: WorkflowStatus, now: Date): Promise<WorkflowRecord> {
+  return compareAndSet(d, current, { status, version: current.version, definition: current.definition }, now);
 }
 
 export async function listVersions(d: Db, id: string, opts: { limit: number; before?: number | undefined }) {

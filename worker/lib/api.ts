@@ -1,7 +1,10 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { ErrorBodySchema, validationError, zodIssues } from "../errors";
+import type { Context, MiddlewareHandler } from "hono";
+import { AppError, ErrorBodySchema, validationError, zodIssues } from "../errors";
+import { parseJson } from "./json";
 
-export type AppEnv = { Bindings: Env; Variables: { token?: string } };
+/** `json` holds the request's JSON body once `jsonBodies` has parsed it (wrapped: `null` is a body too). */
+export type AppEnv = { Bindings: Env; Variables: { token?: string; json?: { value: unknown } } };
 
 /** A resource's router: validation failures become our 400 with issues, like every other error. */
 export function router() {
@@ -12,6 +15,39 @@ export function router() {
       }
     },
   });
+}
+
+/** The media types Hono's validator reads as JSON: application/json and application/<anything>+json. */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  return /^application\/([\w.-]+\+)?json$/i.test((contentType ?? "").split(";")[0]!.trim());
+}
+
+/**
+ * Every JSON request body is read here, once, and must be valid JSON nested at most
+ * MAX_JSON_DEPTH levels: deeper input overflows the stack of recursive walkers (zod, the run's
+ * interpolation, RPC serialization) and SQLite's JSON functions, so it becomes a 400 before any
+ * of them sees it. Hono caches the text, so a route's validator parses it without reading the
+ * stream again. An empty body is left to the route (some routes take none). POST /api/events is
+ * left alone: it verifies its signature over the raw bytes and bounds depth itself.
+ */
+export const jsonBodies: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const { method, path } = c.req;
+  const skip =
+    method === "GET" || method === "HEAD" || !c.req.raw.body || (method === "POST" && path === "/api/events") || !isJsonMediaType(c.req.header("content-type"));
+  if (skip) return next();
+  const text = await c.req.text();
+  if (text === "") return next();
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new AppError("bad_request", parsed.message);
+  c.set("json", { value: parsed.value });
+  return next();
+};
+
+/** The JSON body `jsonBodies` parsed; a 400 when the request had none. */
+export function parsedBody(c: Context<AppEnv>): unknown {
+  const body = c.get("json");
+  if (!body) throw new AppError("bad_request", "The body is not valid JSON");
+  return body.value;
 }
 
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ENTITY_KINDS, entitySchema, getEntity, isEntityKind, listEntities, type EntityKind, type EntitySnapshot } from "../entities";
 import { MAX_SNAPSHOT_BYTES, preparedRow, snapshotTooLarge, upsertPreparedChunks, type PreparedRow } from "../entities/store";
 import { AppError, formatPath, validationError, type Issue } from "../errors";
-import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
+import { commonErrors, errorResponse, isJsonMediaType, jsonContent, parsedBody, router, type AppEnv } from "../lib/api";
+import { jsonDepth, MAX_JSON_DEPTH } from "../lib/json";
 import { newId } from "../lib/ids";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { log } from "../log";
@@ -33,36 +35,41 @@ function kindOf(entity: string): EntityKind {
   return entity;
 }
 
-/** The rows of a bulk body: a JSON array, or NDJSON (one entity per line, blank lines ignored). */
-function parseBody(text: string, contentType: string): unknown[] {
-  const type = contentType.split(";")[0]!.trim().toLowerCase();
-  if (type === "application/x-ndjson" || type === "application/jsonl" || type === "application/json-seq") {
-    const rows: unknown[] = [];
-    const lines = text.split("\n");
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!.trim();
-      if (line === "") continue;
-      try {
-        rows.push(JSON.parse(line));
-      } catch {
-        throw new AppError("bad_request", `Line ${i + 1} is not valid JSON`, {
-          issues: [{ path: String(rows.length), message: `Line ${i + 1} is not valid JSON` }],
-        });
-      }
-    }
-    return rows;
-  }
-  if (/^application\/([a-z.-]+\+)?json$/.test(type)) {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new AppError("bad_request", "The body is not valid JSON");
-    }
+const NDJSON_TYPES = new Set(["application/x-ndjson", "application/jsonl", "application/json-seq"]);
+
+/**
+ * The rows of a bulk body: a JSON array (parsed and depth-checked by the `jsonBodies`
+ * middleware), or NDJSON, one entity per line (blank lines ignored), each line held to the same
+ * depth limit so that SQLite's JSON functions and our walkers never see deeper input.
+ */
+async function bodyRows(c: Context<AppEnv>): Promise<unknown[]> {
+  const contentType = c.req.header("content-type") ?? "";
+  if (NDJSON_TYPES.has(contentType.split(";")[0]!.trim().toLowerCase())) return ndjsonRows(await c.req.text());
+  if (isJsonMediaType(contentType)) {
+    const body = parsedBody(c);
     if (!Array.isArray(body)) throw new AppError("bad_request", "Send a JSON array of entities (or NDJSON with Content-Type application/x-ndjson)");
     return body;
   }
   throw new AppError("unsupported_media_type", "Send application/json (an array of entities) or application/x-ndjson (one entity per line)");
+}
+
+function ndjsonRows(text: string): unknown[] {
+  const rows: unknown[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    // The issue's path is the row's index, as for a JSON array; the message names the line.
+    const refuse = (message: string) => new AppError("bad_request", `Line ${i + 1} ${message}`, { issues: [{ path: String(rows.length), message: `Line ${i + 1} ${message}` }] });
+    const depth = jsonDepth(line);
+    if (depth > MAX_JSON_DEPTH) throw refuse(`nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are allowed`);
+    try {
+      rows.push(JSON.parse(line));
+    } catch {
+      throw refuse("is not valid JSON");
+    }
+  }
+  return rows;
 }
 
 entitiesApp.openapi(
@@ -94,7 +101,7 @@ entitiesApp.openapi(
   }),
   async (c) => {
     const kind = kindOf(c.req.valid("param").entity);
-    const rows = parseBody(await c.req.text(), c.req.header("content-type") ?? "");
+    const rows = await bodyRows(c);
     if (rows.length > MAX_ROWS) throw new AppError("payload_too_large", `Send at most ${MAX_ROWS} rows per request; this one has ${rows.length}`);
     const schema = entitySchema(kind);
     const now = new Date();

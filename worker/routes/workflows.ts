@@ -58,6 +58,18 @@ function parseDefinition(body: unknown): Definition {
   return result.definition;
 }
 
+/** A change the store refused because another request changed the workflow since it was read: a 409. */
+async function unlessChanged(change: Promise<WorkflowRecord>): Promise<WorkflowRecord> {
+  try {
+    return await change;
+  } catch (err) {
+    if (err instanceof ConcurrentSaveError) {
+      throw new AppError("conflict", "The workflow changed while this request was handled (another save or status change); reload it and try again");
+    }
+    throw err;
+  }
+}
+
 async function load(env: Env, id: string): Promise<WorkflowRecord> {
   const wf = await getWorkflow(db(env.DB), id);
   if (!wf) throw new AppError("not_found", `No workflow has the id ${id}`);
@@ -147,7 +159,7 @@ workflowsApp.openapi(
       200: jsonContent(WorkflowSchema, "The workflow at its new version"),
       ...commonErrors,
       ...notFound,
-      409: errorResponse("The workflow is archived, or another save won the race"),
+      409: errorResponse("The workflow is archived, or it changed meanwhile (another save or status change)"),
       422: errorResponse("The workflow is active and this definition cannot run"),
     },
   }),
@@ -161,14 +173,9 @@ workflowsApp.openapi(
         throw new AppError("unprocessable", "This workflow is active and the new definition cannot run", { issues });
       }
     }
-    try {
-      const wf = await saveVersion(db(c.env.DB), current, def, new Date());
-      log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "saved" });
-      return c.json(wf, 200);
-    } catch (err) {
-      if (err instanceof ConcurrentSaveError) throw new AppError("conflict", "Another save of this workflow happened at the same time; reload and try again");
-      throw err;
-    }
+    const wf = await unlessChanged(saveVersion(db(c.env.DB), current, def, new Date()));
+    log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "saved" });
+    return c.json(wf, 200);
   },
 );
 
@@ -230,7 +237,7 @@ workflowsApp.openapi(
       200: jsonContent(WorkflowSchema, "The workflow with its new status"),
       ...commonErrors,
       ...notFound,
-      409: errorResponse("The transition is not allowed from the current status"),
+      409: errorResponse("The transition is not allowed from the current status, or the workflow changed meanwhile"),
       422: errorResponse("The workflow cannot be activated (e.g. a missing credential)"),
     },
   }),
@@ -249,7 +256,7 @@ workflowsApp.openapi(
       const issues = activationIssues(c.env, current.definition);
       if (issues.length > 0) throw new AppError("unprocessable", "The workflow cannot be activated", { issues });
     }
-    const wf = await setStatus(db(c.env.DB), current, status, new Date());
+    const wf = await unlessChanged(setStatus(db(c.env.DB), current, status, new Date()));
     log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "status", from: current.status });
     return c.json(wf, 200);
   },
