@@ -6,7 +6,7 @@ import { config } from "./config";
 import { upsertRunStatement } from "./db/run-index";
 import { getDefinitions } from "./db/workflow-store";
 import type { Definition } from "./definition/schema";
-import { advance, nextWake, stepStatuses, type Effect, type RunEvent } from "./engine/run-machine";
+import { advance, nextWake, resting, stepStatuses, type Effect, type RunEvent } from "./engine/run-machine";
 import { initialState, isTerminal, TriggerInfoSchema, type LogEntry, type RunState, type StepState } from "./engine/run-state";
 import { count, track } from "./lib/metrics";
 import { redact, secretForms } from "./lib/net";
@@ -25,10 +25,11 @@ export const StartInputSchema = z.object({
 export type StartInput = z.input<typeof StartInputSchema>;
 
 /** A run as the API shows it: the state with its steps in definition order and the pinned definition. */
-export type RunRecord = Omit<RunState, "current" | "steps"> & { definition: Definition; steps: Omit<StepState, "checkpoint">[] };
+export type RunRecord = Omit<RunState, "current" | "steps" | "rev"> & {
+  definition: Definition;
+  steps: Omit<StepState, "checkpoint" | "deadline_at">[];
+};
 
-/** Extra time past a step's timeout before the safety alarm assumes the runtime died. */
-const ALARM_MARGIN_MS = 15_000;
 /** A run still busy after this long gets its "running" row in the D1 index. */
 const INDEX_DELAY_MS = 1_000;
 /** How soon to try again when writing the D1 index did not happen or failed. */
@@ -36,7 +37,9 @@ const INDEX_RETRY_MS = 5_000;
 
 /** Storage keys. The whole state is one row ("run"); "split" is the layout for very large runs. */
 const RUN = "run";
-const INDEXED = "indexed";
+/** The last D1 index row written: the revision and the content (status, step statuses) it carried. */
+const INDEXED = "index";
+type IndexMark = { rev: number; key: string };
 const stepKey = (id: string) => `step:${id}`;
 const SINGLE_ROW_LIMIT = 1024 * 1024;
 type Stored = (RunState & { layout?: "single" }) | (Omit<RunState, "steps"> & { layout: "split"; step_ids: string[] });
@@ -50,8 +53,10 @@ export class StartError extends Error {}
  * Invariants: every state change is written (synchronously, in the turn that made it) before an
  * effect it leads to starts — the output gate holds the outgoing request until the write is
  * durable; at most one action executes at a time; the alarm is armed whenever something is due,
- * an action is in flight, or the D1 index lags behind a run that sleeps or ended — so a restart of
- * the runtime always resumes the run and never leaves it out of the index.
+ * an action is in flight (at its deadline, which the state holds), or the D1 index lags behind a
+ * run that sleeps or ended — so a restart of the runtime always resumes the run and never leaves
+ * it out of the index. Reading the run (load, snapshot, cancel, artifact) performs no effect: only
+ * start, the alarm and an action's result advance it.
  */
 export class RunObject extends DurableObject<Env> {
   private state: RunState | null | undefined;
@@ -62,8 +67,8 @@ export class RunObject extends DurableObject<Env> {
   private indexTimer: ReturnType<typeof setTimeout> | undefined;
   /** The alarm this instance last set; undefined until known. */
   private alarmAt: number | null | undefined;
-  /** Deadline of the action in flight, if any. */
-  private safetyAt: number | undefined;
+  /** Aborts the action executing now, if any: a cancel stops waiting for it. */
+  private inFlight: AbortController | undefined;
   /** Time and chance as inputs: tests move the clock instead of sleeping. */
   clock = { now: () => Date.now(), random: () => Math.random() };
 
@@ -115,6 +120,8 @@ export class RunObject extends DurableObject<Env> {
     if (!this.state) return { cancelled: false, status: null, run: null };
     if (isTerminal(this.state.status)) return { cancelled: false, status: this.state.status, run: JSON.stringify(this.record(this.state)) };
     this.apply({ type: "cancel" });
+    // Its result would be ignored (the attempt is closed); an action that heeds the signal stops.
+    this.inFlight?.abort(new Error("cancelled"));
     await this.settle();
     return { cancelled: true, status: this.state.status, run: JSON.stringify(this.record(this.state)) };
   }
@@ -150,7 +157,10 @@ export class RunObject extends DurableObject<Env> {
     return def;
   }
 
-  /** Loads the run once per instance; an attempt left open by a previous instance was cut off. */
+  /**
+   * Loads the run once per instance, and only reads: an attempt a previous instance left open is
+   * settled by the alarm at its deadline, never by a read or a cancel.
+   */
   private async load() {
     if (this.state !== undefined) return;
     const kv = this.ctx.storage.kv;
@@ -170,9 +180,8 @@ export class RunObject extends DurableObject<Env> {
       const { layout: _layout, ...rest } = stored;
       state = rest;
     }
-    this.state = state;
+    this.state = { ...state, rev: state.rev ?? 0 }; // rows written before revisions existed
     this.definition = definition;
-    this.kick(this.apply({ type: "recover" }));
   }
 
   /**
@@ -183,16 +192,15 @@ export class RunObject extends DurableObject<Env> {
     if (!from || !this.definition) return [];
     const now = this.clock.now();
     const { state, effects } = advance(from, this.definition, event, { now: new Date(now), random: this.clock.random });
+    // If this write throws, nothing changed: storage still holds the attempt open at its
+    // deadline, and the alarm armed when it began stands.
+    this.persist(state, from);
     const kv = this.ctx.storage.kv;
     for (const e of effects) {
       if (e.type === "artifact") kv.put(`artifact:${e.node_id}:${e.name}`, { content_type: e.content_type, content: e.content });
     }
-    this.persist(state, from);
     if (isTerminal(state.status) && !isTerminal(from.status)) count(`runs_${state.status}`);
     this.state = state;
-    const exec = effects.find((e) => e.type === "execute");
-    // While an action runs, the alarm stands past its timeout: if the runtime dies, the run resumes.
-    if (exec) this.safetyAt = Math.max(this.safetyAt ?? 0, now + exec.timeout_ms + ALARM_MARGIN_MS);
     this.arm(this.wakeFor(state, now));
     logLines(effects.flatMap((e) => (e.type === "log" ? [{ kind: String(e.line.kind), fields: e.line }] : [])));
     return effects;
@@ -228,14 +236,12 @@ export class RunObject extends DurableObject<Env> {
   /** What the alarm is for next: work due, or a D1 index that lags behind a run that sleeps or ended. */
   private wakeFor(state: RunState, now: number): number | null {
     const due = nextWake(state);
-    const needsIndex = (isTerminal(state.status) || due !== null) && !this.indexed(state);
+    const needsIndex = resting(state) && !this.indexed(state);
     return needsIndex ? Math.min(due ?? Infinity, now + INDEX_RETRY_MS) : due;
   }
 
-  /** Sets the one alarm to the earliest due time (or the safety deadline of a running action). */
-  private arm(wake: number | null) {
-    const at = this.safetyAt !== undefined ? Math.min(wake ?? Infinity, this.safetyAt) : wake;
-    const target = at === null || !Number.isFinite(at) ? null : at;
+  /** Sets the one alarm to the earliest due time, or removes it when nothing is due. */
+  private arm(target: number | null) {
     if (target === this.alarmAt) return;
     this.alarmAt = target;
     count("run_alarm_writes");
@@ -251,7 +257,6 @@ export class RunObject extends DurableObject<Env> {
         while (exec?.type === "execute") {
           const { result, logs } = await this.execute(exec);
           const done: Effect = exec;
-          this.safetyAt = undefined;
           exec = this.apply({ type: "result", node_id: done.node_id, attempt: done.attempt, result, logs }).find((e) => e.type === "execute");
         }
         await this.settle();
@@ -264,6 +269,7 @@ export class RunObject extends DurableObject<Env> {
     const cfg = config(this.env);
     const logs: LogEntry[] = [];
     const controller = new AbortController();
+    this.inFlight = controller;
     const ctx: ActionContext = {
       runId: state.id,
       workflowId: state.workflow_id,
@@ -295,6 +301,7 @@ export class RunObject extends DurableObject<Env> {
       result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: true };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      this.inFlight = undefined;
     }
     // Defence in depth: actions keep secrets out, but nothing a server echoes may reach a record.
     const forms = secretForms(cfg.credentials.values());
@@ -306,8 +313,7 @@ export class RunObject extends DurableObject<Env> {
   /** After a burst of work: bring the D1 index up to date when the run ended or sleeps. */
   private async settle() {
     const state = this.state;
-    if (!state) return;
-    if (!isTerminal(state.status) && nextWake(state) === null) return;
+    if (!state || !resting(state)) return;
     if (await this.writeIndex()) this.arm(this.wakeFor(state, this.clock.now()));
   }
 
@@ -316,21 +322,27 @@ export class RunObject extends DurableObject<Env> {
   }
 
   private indexed(state: RunState): boolean {
-    return this.ctx.storage.kv.get<string>(INDEXED) === this.indexKey(state);
+    return this.ctx.storage.kv.get<IndexMark>(INDEXED)?.key === this.indexKey(state);
   }
 
-  /** Writes the run's row in the D1 index when it changed; false when D1 refused. */
+  /**
+   * Writes the run's row in the D1 index when it changed; false when D1 refused. Two writes may
+   * be in flight at once and finish in any order: the row and the mark both keep the newest
+   * revision, never the last to arrive.
+   */
   private async writeIndex(): Promise<boolean> {
     if (this.indexTimer !== undefined) clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
     const state = this.state;
     if (!state) return true;
     const key = this.indexKey(state);
-    if (this.ctx.storage.kv.get<string>(INDEXED) === key) return true;
+    const kv = this.ctx.storage.kv;
+    if (kv.get<IndexMark>(INDEXED)?.key === key) return true;
     try {
       track(
         await upsertRunStatement(this.env.DB, {
           id: state.id,
+          rev: state.rev,
           workflow_id: state.workflow_id,
           workflow_version: state.workflow_version,
           status: state.status,
@@ -345,8 +357,11 @@ export class RunObject extends DurableObject<Env> {
           steps: stepStatuses(state),
         }).run(),
       );
-      this.ctx.storage.kv.put(INDEXED, key);
-      count("run_storage_rows_written");
+      const mark = kv.get<IndexMark>(INDEXED);
+      if (!mark || mark.rev < state.rev) {
+        kv.put(INDEXED, { rev: state.rev, key } satisfies IndexMark);
+        count("run_storage_rows_written");
+      }
       return true;
     } catch (err) {
       logError("run_index", err, { run_id: state.id });
@@ -355,11 +370,11 @@ export class RunObject extends DurableObject<Env> {
   }
 
   private record(state: RunState): RunRecord {
-    const { current: _current, steps, ...rest } = state;
+    const { current: _current, rev: _rev, steps, ...rest } = state;
     return {
       ...rest,
       definition: this.definition!,
-      steps: steps.map(({ checkpoint: _checkpoint, ...st }) => st),
+      steps: steps.map(({ checkpoint: _checkpoint, deadline_at: _deadline, ...st }) => st),
     };
   }
 }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { DefinitionSchema, type Definition } from "../../worker/definition/schema";
-import { advance, INTERRUPTED, nextWake, type Clock, type Effect, type RunEvent } from "../../worker/engine/run-machine";
+import {
+  advance,
+  DEADLINE_MARGIN_MS,
+  INTERRUPTED,
+  MAX_STEP_OUTPUT_BYTES,
+  nextWake,
+  resting,
+  type Clock,
+  type Effect,
+  type RunEvent,
+} from "../../worker/engine/run-machine";
 import { initialState, type RunState } from "../../worker/engine/run-state";
 
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");
@@ -101,7 +111,7 @@ describe("run state machine", () => {
     expect(status(state)).toEqual({ check: "succeeded", low: "succeeded", fine: "skipped", only_else: "skipped", join: "succeeded" });
   });
 
-  it("treats a missing path as false for exists but as a step error for other operators", () => {
+  it("evaluates a condition on a missing path as false, for exists and every comparison, recording it as missing", () => {
     const exists = definition([
       { id: "c", type: "condition", config: { all: [{ left: "{{trigger.data.colour}}", op: "exists" }] }, then: "a" },
       hook("a"),
@@ -110,12 +120,12 @@ describe("run state machine", () => {
     expect(r1.state.status).toBe("completed");
     expect(status(r1.state)).toEqual({ c: "succeeded", a: "skipped" });
 
-    const eq = definition([{ id: "c", type: "condition", config: { all: [{ left: "{{trigger.data.colour}}", op: "eq", right: "red" }] }, then: "a" }, hook("a")]);
-    const r2 = begin(eq);
-    expect(r2.state.status).toBe("failed");
-    expect(r2.state.steps[0]!.error).toBe('"{{trigger.data.colour}}" is missing in this run');
-    expect(r2.state.error).toBe('Step "c" failed: "{{trigger.data.colour}}" is missing in this run');
-    expect(status(r2.state)).toEqual({ c: "failed", a: "skipped" });
+    const ne = definition([{ id: "c", type: "condition", config: { all: [{ left: "{{trigger.data.colour}}", op: "ne", right: "red" }] }, then: "a" }, hook("a")]);
+    const r2 = begin(ne);
+    expect(r2.state.status).toBe("completed");
+    expect(status(r2.state)).toEqual({ c: "succeeded", a: "skipped" });
+    expect(r2.state.steps[0]!.input).toEqual({ all: [{ left: null, op: "ne", right: "red", result: false, missing: ["left"] }] });
+    expect(r2.state.steps[0]!.output).toEqual({ result: false, branch: "else" });
   });
 
   it("fails a step whose input cannot be resolved, without executing it", () => {
@@ -266,21 +276,50 @@ describe("run state machine", () => {
     });
   });
 
-  describe("restarts", () => {
-    it("counts an attempt cut off by a restart as failed and retries it", () => {
+  describe("attempts that never report back", () => {
+    const DEADLINE = T0 + 120_000 + DEADLINE_MARGIN_MS;
+
+    it("keeps a wake-up at the deadline of the attempt in flight, and does not rest meanwhile", () => {
+      const def = definition([hook("a")]);
+      const { state } = begin(def);
+      expect(nextWake(state)).toBe(DEADLINE);
+      expect(resting(state)).toBe(false);
+    });
+
+    it("leaves an open attempt alone before its deadline", () => {
+      const def = definition([hook("a")]);
+      const { state } = begin(def);
+      const r = step(state, def, { type: "tick" }, clock(DEADLINE - 1));
+      expect(r.state.steps).toEqual(state.steps);
+      expect(r.effects).toEqual([]);
+    });
+
+    it("counts an attempt still open at its deadline as interrupted and retries it", () => {
       const def = definition([hook("a")]);
       let { state } = begin(def);
-      const r = step(state, def, { type: "recover" }, clock(T0 + 10_000));
+      const r = step(state, def, { type: "tick" }, clock(DEADLINE));
       state = r.state;
-      expect(state.steps[0]!.attempts[0]).toMatchObject({ finished_at: "2026-11-22T10:00:10.000Z", error: INTERRUPTED });
+      expect(state.steps[0]!.attempts[0]).toMatchObject({ finished_at: new Date(DEADLINE).toISOString(), error: INTERRUPTED });
       expect(state.steps[0]!.next_attempt_at).not.toBeNull();
       expect(executes(r.effects)).toEqual([]);
+      expect(nextWake(state)).toBe(Date.parse(state.steps[0]!.next_attempt_at!));
+      expect(resting(state)).toBe(true);
+      // The answer of the interrupted attempt, should it come after all, changes nothing.
+      expect(step(state, def, { type: "result", node_id: "a", attempt: 1, result: ok() }).state.steps).toEqual(state.steps);
+    });
+
+    it("fails the step when its last attempt is interrupted", () => {
+      const def = definition([hook("a", { retry: { max_attempts: 1 } })]);
+      const { state } = step(begin(def).state, def, { type: "tick" }, clock(DEADLINE));
+      expect(state.status).toBe("failed");
+      expect(state.steps[0]!.error).toBe(`${INTERRUPTED} (gave up after 1 attempts)`);
+      expect(nextWake(state)).toBeNull();
     });
 
     it("leaves a sleeping run asleep", () => {
       const def = definition([{ id: "w", type: "wait", config: { duration: { hours: 1 } } }]);
       const { state } = begin(def);
-      expect(step(state, def, { type: "recover" }).state.steps[0]).toEqual(state.steps[0]);
+      expect(step(state, def, { type: "tick" }).state.steps[0]).toEqual(state.steps[0]);
     });
 
     it("starts a run that was recorded but never started", () => {
@@ -294,8 +333,43 @@ describe("run state machine", () => {
         now: new Date(T0),
         trigger: { id: "e", type: "inventory_item.updated", entity: "inventory_item", entity_id: "i", occurred_at: "x", data: { sku: 1 }, previous: null },
       });
-      expect(executes(step(pending, def, { type: "recover" }).effects)).toHaveLength(1);
+      expect(nextWake(pending)).toBe(0);
+      expect(executes(step(pending, def, { type: "tick" }).effects)).toHaveLength(1);
     });
+  });
+
+  describe("outputs too large to store", () => {
+    const def = definition([hook("a", { next: "b" }), hook("b")]);
+
+    it("fails the step with its size, without retrying, and records no output", () => {
+      let { state } = begin(def);
+      const output = { body: "x".repeat(MAX_STEP_OUTPUT_BYTES) };
+      const bytes = JSON.stringify(output).length;
+      const r = step(state, def, { type: "result", node_id: "a", attempt: 1, result: ok(output) });
+      state = r.state;
+      expect(state.status).toBe("failed");
+      expect(state.steps[0]!.error).toBe(`The step's output is ${bytes} bytes; at most ${MAX_STEP_OUTPUT_BYTES} can be stored`);
+      expect(state.steps[0]!.attempts).toHaveLength(1);
+      expect(state.steps[0]!.output).toBeNull();
+      expect(status(state)).toEqual({ a: "failed", b: "skipped" });
+    });
+
+    it("counts an artifact with the output, and keeps an output at the limit", () => {
+      const { state } = begin(def);
+      const artifact = { name: "message", contentType: "message/rfc822", content: "é".repeat(MAX_STEP_OUTPUT_BYTES / 2) };
+      const big = step(state, def, { type: "result", node_id: "a", attempt: 1, result: { ok: true, output: {}, artifact } });
+      expect(big.state.steps[0]!.error).toBe(`The step's output is ${MAX_STEP_OUTPUT_BYTES + 2} bytes; at most ${MAX_STEP_OUTPUT_BYTES} can be stored`);
+      expect(big.effects.filter((e) => e.type === "artifact")).toEqual([]);
+      const fits = step(state, def, { type: "result", node_id: "a", attempt: 1, result: ok("x".repeat(MAX_STEP_OUTPUT_BYTES - 2)) });
+      expect(fits.state.steps[0]!.status).toBe("succeeded");
+    });
+  });
+
+  it("bumps the revision with every event, so writes of the run can be ordered", () => {
+    const def = definition([hook("a")]);
+    const { state } = begin(def);
+    expect(state.rev).toBe(1);
+    expect(step(state, def, { type: "tick" }).state.rev).toBe(2);
   });
 
   it("continues a long step from its checkpoint in a later invocation", () => {
@@ -303,12 +377,12 @@ describe("run state machine", () => {
     let { state, effects } = begin(def);
     ({ state, effects } = step(state, def, { type: "result", node_id: "a", attempt: 1, result: { ok: "continue", checkpoint: { after: "inv_500" } } }));
     expect(executes(effects)).toEqual([]);
+    // The attempt stays open, waiting to continue: no deadline runs until it is invoked again.
     expect(nextWake(state)).toBe(T0);
-    // A restart in between keeps the checkpoint and does not count a failure.
-    ({ state } = step(state, def, { type: "recover" }));
     expect(state.steps[0]!.attempts[0]!.finished_at).toBeNull();
-    ({ state, effects } = step(state, def, { type: "tick" }));
+    ({ state, effects } = step(state, def, { type: "tick" }, clock(T0 + 1000)));
     expect(executes(effects)).toMatchObject([{ node_id: "a", attempt: 1, checkpoint: { after: "inv_500" } }]);
+    expect(nextWake(state)).toBe(T0 + 1000 + 120_000 + DEADLINE_MARGIN_MS);
     ({ state } = step(state, def, { type: "result", node_id: "a", attempt: 1, result: ok() }));
     expect(state.status).toBe("completed");
     expect(state.steps[0]!.checkpoint).toBeUndefined();

@@ -2,58 +2,14 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import PostalMime from "postal-mime";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { RunObject, RunRecord } from "../../worker/run-object";
+import type { RunObject } from "../../worker/run-object";
 import { api, json, uid } from "./helpers";
+import { createWorkflow, fireAt, noJitter, program, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
 
 /*
  * The run object end to end: real Durable Object, real alarms (fired with runDurableObjectAlarm,
  * the clock moved instead of sleeping), real HTTP to the local sink, the real send_email binding.
  */
-
-const stubOf = (id: string) => env.RUNS.get(env.RUNS.idFromString(id));
-/** The run once its current action finished. */
-const settled = async (id: string): Promise<RunRecord> => JSON.parse((await stubOf(id).settled())!);
-
-async function program(bucket: string, responses: unknown[]) {
-  const res = await fetch(`${env.SINK_ORIGIN}/_sink/${bucket}/program`, { method: "POST", body: JSON.stringify(responses) });
-  expect(res.status).toBe(204);
-}
-
-async function received(bucket: string): Promise<{ method: string; headers: Record<string, string>; body: string }[]> {
-  return (await fetch(`${env.SINK_ORIGIN}/_sink/${bucket}/requests`)).json();
-}
-
-async function startTest(nodes: unknown[], data: Record<string, unknown> = { sku: "SKU-1", on_hand: 1 }) {
-  const wf = await json(
-    await api("/api/workflows", {
-      method: "POST",
-      json: { name: uid("engine"), trigger: { entity: "inventory_item" }, start: (nodes[0] as { id: string }).id, nodes },
-    }),
-  );
-  expect(wf.id).toBeDefined();
-  const res = await api(`/api/workflows/${wf.id}/test`, { method: "POST", json: { entity_id: uid("inv"), data } });
-  expect(res.status).toBe(202);
-  const { id } = await json(res);
-  return { id: id as string, workflowId: wf.id as string, run: await settled(id) };
-}
-
-/** Moves the run's clock to `at` (epoch ms), fires its alarm and waits for what it started. */
-async function fireAt(id: string, at: number) {
-  await runInDurableObject(stubOf(id), (obj: RunObject) => {
-    const offset = at - Date.now();
-    obj.clock.now = () => Date.now() + offset;
-  });
-  const ran = await runDurableObjectAlarm(stubOf(id));
-  return { ran, run: await settled(id) };
-}
-
-const webhook = (bucket: string, extra: Record<string, unknown> = {}) => ({
-  id: "notify",
-  type: "call_webhook",
-  config: { url: `${env.SINK_ORIGIN}/${bucket}/hook`, body: { sku: "{{trigger.data.sku}}" } },
-  ...extra,
-});
-const noJitter = { max_attempts: 3, backoff: "exponential", initial_delay_ms: 1000, max_delay_ms: 60_000, jitter: false };
 
 describe("retries", () => {
   it("retries a 503 with the same Idempotency-Key, spaced by the back-off, and records every attempt", async () => {
@@ -132,6 +88,36 @@ describe("retries", () => {
     const fired = await fireAt(id, Date.parse(run.steps[0]!.next_attempt_at!));
     expect(fired.run.status).toBe("completed");
     expect((await received(bucket)).length).toBe(2);
+  });
+});
+
+describe("pinning", () => {
+  it("resumes a sleeping run on its pinned version's nodes after a new version is saved", async () => {
+    const [v1Bucket, v2Bucket] = [uid("pinned"), uid("newer")];
+    const nodes = (bucket: string, last: string) => [
+      { id: "pause", type: "wait", config: { duration: { hours: 1 } }, next: last },
+      { ...webhook(bucket), id: last },
+    ];
+    const workflowId = await createWorkflow(nodes(v1Bucket, "notify"));
+    const id = await startRun(workflowId);
+    const sleeping = await settled(id);
+    expect(sleeping.steps.map((s) => [s.node_id, s.status])).toEqual([["pause", "running"], ["notify", "pending"]]);
+
+    const name = uid("renamed");
+    const saved = await api(`/api/workflows/${workflowId}`, {
+      method: "PUT",
+      json: { name, trigger: { entity: "inventory_item" }, start: "pause", nodes: nodes(v2Bucket, "announce") },
+    });
+    expect((await json(saved)).version).toBe(2);
+    // A fresh instance reads the definition again: by the version the run is pinned to.
+    await evictDurableObject(stubOf(id));
+    const { run } = await fireAt(id, Date.parse(sleeping.steps[0]!.wake_at!));
+
+    expect(run).toMatchObject({ status: "completed", workflow_version: 1 });
+    expect(run.steps.map((s) => [s.node_id, s.status])).toEqual([["pause", "succeeded"], ["notify", "succeeded"]]);
+    expect(run.definition.nodes.map((n) => n.id)).toEqual(["pause", "notify"]);
+    expect(await received(v1Bucket)).toHaveLength(1);
+    expect(await received(v2Bucket)).toHaveLength(0);
   });
 });
 

@@ -19,14 +19,23 @@ export interface RunIndexRow {
   steps: Record<string, string>;
 }
 
-/** Idempotent: the key (started_at, id) is fixed for a run, so writing it again updates in place. */
-export function upsertRunStatement(d1: D1Database, r: RunIndexRow): D1PreparedStatement {
+/** A row as it is written: with the revision of the run state it describes. */
+export type RunIndexWrite = RunIndexRow & { rev: number };
+
+/**
+ * Idempotent, and only forward: the key (started_at, id) is fixed for a run, so writing it again
+ * updates in place, and an update wins only with a newer revision of the run. Writes of one run
+ * can be in flight together (the delayed "running" row and the final one) and land in any order;
+ * the older one then changes nothing, so a finished run is never listed as running again.
+ */
+export function upsertRunStatement(d1: D1Database, r: RunIndexWrite): D1PreparedStatement {
   return d1
     .prepare(
-      `INSERT INTO runs (started_at, id, workflow_id, workflow_version, status, test, event_id, entity, entity_id, finished_at, error, summary, steps)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+      `INSERT INTO runs (started_at, id, workflow_id, workflow_version, status, test, event_id, entity, entity_id, finished_at, error, summary, steps, rev)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
        ON CONFLICT (started_at, id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
-         error = excluded.error, summary = excluded.summary, steps = excluded.steps`,
+         error = excluded.error, summary = excluded.summary, steps = excluded.steps, rev = excluded.rev
+       WHERE excluded.rev > runs.rev`,
     )
     .bind(
       r.started_at,
@@ -42,6 +51,7 @@ export function upsertRunStatement(d1: D1Database, r: RunIndexRow): D1PreparedSt
       r.error,
       JSON.stringify(r.summary),
       JSON.stringify(r.steps),
+      r.rev,
     );
 }
 
@@ -60,9 +70,10 @@ interface DbRow {
   error: string | null;
   summary: string | null;
   steps: string | null;
+  rev: number;
 }
 
-const fromDb = (r: DbRow): RunIndexRow => ({
+const fromDb = ({ rev: _rev, ...r }: DbRow): RunIndexRow => ({
   ...r,
   test: r.test === 1,
   summary: r.summary ? JSON.parse(r.summary) : null,

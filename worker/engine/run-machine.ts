@@ -6,6 +6,7 @@ import { evaluateGroup } from "../definition/conditions";
 import { parseCalendarDate, resolveDateSpec, utcDate } from "../definition/date-spec";
 import { interpolate, type Scope } from "../definition/interpolate";
 import { successors, type Definition, type WorkflowNode } from "../definition/schema";
+import { utf8Bytes } from "../lib/json";
 import { backoffDelay, DEFAULT_RETRY } from "./backoff";
 import { isTerminal, type LogEntry, type RunState, type StepState, type StepStatus } from "./run-state";
 
@@ -13,7 +14,8 @@ import { isTerminal, type LogEntry, type RunState, type StepState, type StepStat
  * The run state machine. Pure: `advance(state, definition, event, clock)` returns the next state
  * and the effects the Durable Object shell must carry out; it touches no binding and no clock of
  * its own. The shell persists the returned state before it performs any effect, so an effect is
- * always preceded by the record of its attempt.
+ * always preceded by the record of its attempt. Only events advance a run: loading its state
+ * does nothing, and an attempt cut off by a restart is found by the alarm at its deadline.
  */
 
 export type RunEvent =
@@ -21,9 +23,7 @@ export type RunEvent =
   /** Something may be due: a retry, the end of a wait, the continuation of a long step. */
   | { type: "tick" }
   | { type: "result"; node_id: string; attempt: number; result: ActionResult; logs?: LogEntry[] }
-  | { type: "cancel" }
-  /** The object was restarted: an attempt still open was cut off and did not finish. */
-  | { type: "recover" };
+  | { type: "cancel" };
 
 export type Effect =
   | { type: "execute"; node_id: string; attempt: number; input: unknown; checkpoint: unknown; timeout_ms: number }
@@ -37,7 +37,19 @@ export interface Clock {
 
 /** A step with no timeout of its own may run this long before it counts as failed (and retried). */
 export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
-export const INTERRUPTED = "Interrupted: the runtime stopped while this attempt was running";
+/**
+ * How long past its timeout an invocation may stay open before it counts as interrupted. The
+ * shell's own timer answers at the timeout; only a runtime that died, or a result that could not
+ * be stored, leaves an attempt open longer.
+ */
+export const DEADLINE_MARGIN_MS = 15_000;
+export const INTERRUPTED = "Interrupted: the attempt never reported back (the runtime stopped, or its result could not be stored)";
+/**
+ * The most a step's output (with its artifact) may hold, as JSON in UTF-8. Durable Object storage
+ * refuses a value over 2 MB and a step's row also holds its input and logs; a larger output fails
+ * the step instead of failing to be recorded.
+ */
+export const MAX_STEP_OUTPUT_BYTES = 1024 * 1024;
 
 export function advance(state: RunState, def: Definition, event: RunEvent, clock: Clock): { state: RunState; effects: Effect[] } {
   const m = new Machine(state, def, clock);
@@ -54,20 +66,30 @@ export function advance(state: RunState, def: Definition, event: RunEvent, clock
     case "cancel":
       m.cancel();
       break;
-    case "recover":
-      m.recover();
-      break;
   }
   return { state: m.s, effects: m.effects };
 }
 
-/** When the shell must wake the run next (epoch ms), or null when nothing is scheduled. */
+const currentStep = (state: RunState) => (state.current ? state.steps.find((s) => s.node_id === state.current) : undefined);
+
+/**
+ * When the shell must wake the run next (epoch ms), or null when nothing is scheduled: a retry,
+ * the end of a wait, a continuation, or the deadline of an action in flight — so the alarm is
+ * armed for as long as an attempt is open.
+ */
 export function nextWake(state: RunState): number | null {
   if (state.status === "pending") return 0;
-  if (state.status !== "running" || !state.current) return null;
-  const step = state.steps.find((s) => s.node_id === state.current);
-  const at = step?.next_attempt_at ?? step?.wake_at;
+  if (state.status !== "running") return null;
+  const step = currentStep(state);
+  const at = step?.next_attempt_at ?? step?.wake_at ?? step?.deadline_at;
   return at ? Date.parse(at) : null;
+}
+
+/** The run ended, or sleeps until a retry or a wake-up with no action in flight. */
+export function resting(state: RunState): boolean {
+  if (isTerminal(state.status)) return true;
+  const step = currentStep(state);
+  return state.status === "running" && !step?.deadline_at && nextWake(state) !== null;
 }
 
 /** The values `{{...}}` can reach while a run is at `now`. */
@@ -111,7 +133,7 @@ class Machine {
     private readonly clock: Clock,
   ) {
     // Copy on write: untouched steps keep their identity, so the shell persists only what changed.
-    this.s = { ...state, steps: [...state.steps], summary: { ...state.summary } };
+    this.s = { ...state, rev: state.rev + 1, steps: [...state.steps], summary: { ...state.summary } };
     this.nodes = new Map(def.nodes.map((n) => [n.id, n]));
     state.steps.forEach((st, i) => this.position.set(st.node_id, i));
     this.iso = clock.now.toISOString();
@@ -188,7 +210,10 @@ class Machine {
     const st = this.peek(id);
     if (st.status !== "running") return;
     const now = this.clock.now.getTime();
-    if (st.next_attempt_at && Date.parse(st.next_attempt_at) <= now) {
+    if (st.deadline_at) {
+      // Still open at its deadline: nothing will report back for this attempt.
+      if (Date.parse(st.deadline_at) <= now) this.result(id, st.attempts.length, { ok: false, error: INTERRUPTED, retryable: true });
+    } else if (st.next_attempt_at && Date.parse(st.next_attempt_at) <= now) {
       this.beginAttempt(id);
     } else if (st.wake_at && Date.parse(st.wake_at) <= now) {
       if (st.type === "wait") {
@@ -201,14 +226,16 @@ class Machine {
     }
   }
 
-  result(nodeId: string, attempt: number, r: ActionResult, logs: LogEntry[] = []) {
+  result(nodeId: string, attempt: number, reported: ActionResult, logs: LogEntry[] = []) {
     if (this.s.status !== "running" || this.s.current !== nodeId) return;
     const current = this.peek(nodeId);
     const open = current.attempts.at(-1);
     // A late answer (after a timeout, a cancel or a restart) belongs to an attempt already closed.
     if (current.status !== "running" || current.attempts.length !== attempt || !open || open.finished_at) return;
     const st = this.edit(nodeId);
+    st.deadline_at = null;
     st.logs.push(...logs);
+    const r = storable(reported);
     if (r.ok === "continue") {
       st.checkpoint = r.checkpoint;
       st.wake_at = this.iso;
@@ -255,20 +282,10 @@ class Machine {
       edit.finished_at = this.iso;
       edit.next_attempt_at = null;
       edit.wake_at = null;
+      edit.deadline_at = null;
       this.logStep(edit);
     }
     this.logRun();
-  }
-
-  recover() {
-    if (this.s.status === "pending") return this.start();
-    if (this.s.status !== "running" || !this.s.current) return;
-    const st = this.peek(this.s.current);
-    const open = st.attempts.at(-1);
-    // A continuation that is due keeps its attempt open on purpose; anything else open was cut off.
-    if (st.status === "running" && open && !open.finished_at && !st.wake_at) {
-      this.result(st.node_id, st.attempts.length, { ok: false, error: INTERRUPTED, retryable: true });
-    }
   }
 
   // ------------------------------------------------------------------ transitions
@@ -341,14 +358,16 @@ class Machine {
 
   private execute(id: string) {
     const st = this.edit(id);
+    const timeoutMs = this.node(id).timeout_ms ?? DEFAULT_STEP_TIMEOUT_MS;
     st.wake_at = null;
+    st.deadline_at = new Date(this.clock.now.getTime() + timeoutMs + DEADLINE_MARGIN_MS).toISOString();
     this.effects.push({
       type: "execute",
       node_id: id,
       attempt: st.attempts.length,
       input: st.input,
       checkpoint: st.checkpoint,
-      timeout_ms: this.node(id).timeout_ms ?? DEFAULT_STEP_TIMEOUT_MS,
+      timeout_ms: timeoutMs,
     });
   }
 
@@ -423,6 +442,15 @@ class Machine {
   private addSummary(delta: Partial<RunSummary>) {
     for (const [k, v] of Object.entries(delta) as [keyof RunSummary, number][]) this.s.summary[k] += v;
   }
+}
+
+/** A result as it can be recorded: an output too large to store fails the step (retrying would not shrink it). */
+function storable(r: ActionResult): ActionResult {
+  if (r.ok === "continue") return r;
+  const artifact = r.ok ? (r.artifact?.content ?? "") : "";
+  const bytes = (r.output === undefined ? 0 : utf8Bytes(JSON.stringify(r.output) ?? "")) + utf8Bytes(artifact);
+  if (bytes <= MAX_STEP_OUTPUT_BYTES) return r;
+  return { ok: false, error: `The step's output is ${bytes} bytes; at most ${MAX_STEP_OUTPUT_BYTES} can be stored`, retryable: false };
 }
 
 function message(err: unknown): string {

@@ -37,6 +37,12 @@ export interface StepState {
   next_attempt_at: string | null;
   /** Set while a wait step sleeps, or a long step waits to continue. */
   wake_at: string | null;
+  /**
+   * Set while an invocation of the action is in flight: the alarm stands at this time, and an
+   * attempt still open then never reported back (the runtime stopped, or its result could not be
+   * stored) and counts as interrupted. Kept out of the API record.
+   */
+  deadline_at: string | null;
   /** Progress a resumable action saved; kept across attempts of the step. */
   checkpoint?: unknown;
 }
@@ -55,6 +61,11 @@ export const TriggerInfoSchema = z.object({
 
 export interface RunState {
   id: string;
+  /**
+   * Bumped on every state change and persisted with the state, so writes that describe the run
+   * elsewhere (its D1 row) can be ordered: a write carrying an older revision never wins.
+   */
+  rev: number;
   workflow_id: string;
   workflow_version: number;
   workflow_name: string;
@@ -91,6 +102,7 @@ export function initialState(input: {
 }): RunState {
   return {
     id: input.id,
+    rev: 0,
     workflow_id: input.workflow_id,
     workflow_version: input.workflow_version,
     workflow_name: input.definition.name,
@@ -114,6 +126,7 @@ export function initialState(input: {
       finished_at: null,
       next_attempt_at: null,
       wake_at: null,
+      deadline_at: null,
     })),
     current: null,
   };

@@ -1,0 +1,76 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { upsertRunStatement, type RunIndexWrite } from "../../worker/db/run-index";
+import { emptySummary, type RunState } from "../../worker/engine/run-state";
+import type { RunObject } from "../../worker/run-object";
+import { uid } from "./helpers";
+import { fireAt, settled, startTest, stubOf, webhook } from "./run-object-support";
+
+/*
+ * The D1 row of a run only moves forward. Writes of one run can be in flight together — the
+ * "running" row written a second into a busy step, and the final one — and land in any order.
+ */
+
+const rowOf = (id: string) => env.DB.prepare("SELECT status, rev, steps FROM runs WHERE id = ?").bind(id).first<{ status: string; rev: number; steps: string }>();
+
+function write(id: string, rev: number, status: string): RunIndexWrite {
+  return {
+    id,
+    rev,
+    workflow_id: "wf_index",
+    workflow_version: 1,
+    status,
+    test: true,
+    event_id: null,
+    entity: "inventory_item",
+    entity_id: "inv_1",
+    started_at: 1_700_000_000_000,
+    finished_at: status === "completed" ? 1_700_000_001_000 : null,
+    error: null,
+    summary: emptySummary(),
+    steps: { notify: status === "completed" ? "succeeded" : "running" },
+  };
+}
+
+describe("the D1 index of runs", () => {
+  it("keeps a run's row at its newest revision, whichever write lands last", async () => {
+    const id = uid("run");
+    await upsertRunStatement(env.DB, write(id, 2, "running")).run();
+    await upsertRunStatement(env.DB, write(id, 5, "completed")).run();
+    await upsertRunStatement(env.DB, write(id, 3, "running")).run();
+    expect(await rowOf(id)).toEqual({ status: "completed", rev: 5, steps: JSON.stringify({ notify: "succeeded" }) });
+    // The same revision again is the same content: idempotent.
+    await upsertRunStatement(env.DB, write(id, 5, "completed")).run();
+    expect((await rowOf(id))!.rev).toBe(5);
+  });
+
+  it("keeps a completed run completed when its stale running row is written after the final one", async () => {
+    const bucket = uid("index");
+    const { id, run } = await startTest([{ id: "pause", type: "wait", config: { duration: { minutes: 5 } }, next: "notify" }, webhook(bucket)]);
+    expect(run.status).toBe("running");
+    // The state as the delayed "running" write read it.
+    const stale = await runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.storage.kv.get<RunState>("run")!);
+    expect(stale.status).toBe("running");
+    const done = await fireAt(id, Date.parse(run.steps[0]!.wake_at!));
+    expect(done.run.status).toBe("completed");
+    expect((await rowOf(id))!.status).toBe("completed");
+
+    // That write lands now, after the final one.
+    const written = await runInDurableObject(stubOf(id), async (obj: RunObject) => {
+      const shell = obj as unknown as { state: RunState; writeIndex(): Promise<boolean> };
+      const current = shell.state;
+      shell.state = stale;
+      try {
+        return await shell.writeIndex();
+      } finally {
+        shell.state = current;
+      }
+    });
+    expect(written).toBe(true);
+    expect(await rowOf(id)).toMatchObject({ status: "completed", steps: JSON.stringify({ pause: "succeeded", notify: "succeeded" }) });
+    // The run knows its row is current: no alarm is left to write it again.
+    expect(await runDurableObjectAlarm(stubOf(id))).toBe(false);
+    expect((await settled(id)).status).toBe("completed");
+  });
+});
