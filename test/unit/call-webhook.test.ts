@@ -189,6 +189,11 @@ describe("execute refuses before any request", () => {
     ["http://localhost:1/hook", /private, loopback/],
     ["https://169.254.169.254/latest/meta-data", /private, loopback/],
     ["http://hooks.example.com/hook", /plain http is only allowed/],
+    ["https://127.0.0.1.nip.io/hook", /private, loopback/],
+    ["https://app.localtest.me/hook", /private, loopback/],
+    ["https://[64:ff9b::808:808]/hook", /private, loopback/],
+    ["https://[2001::1]/hook", /private, loopback/],
+    ["https://0x7f.1/hook", /private, loopback/],
   ])("%s, when the host is not allowed", async (url, message) => {
     const { deps, calls } = recordingDeps("");
     const result = await callWebhook.execute({ ...input({}), url }, context().ctx, deps);
@@ -253,5 +258,33 @@ describe("execute builds the request", () => {
     const { deps, calls } = recordingDeps();
     await callWebhook.execute(input({ body_type: "raw", body: "<a/>", headers: { "Content-Type": "application/xml" } }), context().ctx, deps);
     expect(calls[0]!.headers.get("content-type")).toBe("application/xml");
+  });
+});
+
+describe("execute scrubs credentials from what comes back", () => {
+  it("in any letter case and encoding a server echoes them", async () => {
+    const hex = (t: string) => [...new TextEncoder().encode(t)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const deps: ActionDeps = {
+      ...recordingDeps().deps,
+      fetch: async (req, init) => {
+        const auth = new Headers(init?.headers).get("authorization") ?? "";
+        const echo = {
+          seen: auth.toUpperCase(),
+          hex: hex("pa55-word").toUpperCase(),
+          url_safe: btoa("someone:pa55-word").replaceAll("=", ""),
+          form: new URLSearchParams({ t: "%%% not base64 %%%" }).toString(),
+        };
+        return new Response(JSON.stringify(echo), { status: 401, headers: { "content-type": "application/json", "x-echo": auth.toLowerCase() } });
+      },
+    };
+    const result = await callWebhook.execute(input({ auth: { type: "basic", credential: "BASIC_ERP" } }), context().ctx, deps);
+    expect(result).toMatchObject({
+      ok: false,
+      output: {
+        status: 401,
+        headers: { "x-echo": "basic [redacted]" },
+        body: { seen: "BASIC [redacted]", hex: "[redacted]", url_safe: expect.stringMatching(/^[\w+/]{0,12}\[redacted\][\w+/]{0,3}$/), form: "t=[redacted]" },
+      },
+    });
   });
 });

@@ -6,13 +6,10 @@ import {
   decodeBody,
   hostRefusal,
   isNonPublicHost,
+  parseIPv4,
   parseIPv6,
   parseRetryAfter,
   readCapped,
-  redact,
-  redactText,
-  REDACTED,
-  secretForms,
 } from "../../worker/lib/net";
 
 const refusal = (url: string, allowed: string[] = []) => hostRefusal(new URL(url), allowed);
@@ -98,6 +95,126 @@ describe("host rule", () => {
   it("refuses schemes other than http and https, and credentials in the URL", () => {
     expect(refusal("ftp://files.example.com/x")).toMatch(/Only http and https/);
     expect(refusal("https://user:pass@hooks.example.com/x")).toMatch(/auth \(basic\)/);
+  });
+
+  it.each([
+    ["NAT64", "64:ff9b::808:808"],
+    ["NAT64 with a dotted quad", "64:ff9b::127.0.0.1"],
+    ["local-use NAT64", "64:ff9b:1::a00:1"],
+    ["Teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2"],
+    ["Teredo, compressed", "2001::1"],
+    ["benchmarking", "2001:2::1"],
+    ["ORCHIDv2", "2001:20::1"],
+    ["6to4 of 192.168.1.1", "2002:c0a8:101::1"],
+    ["6to4 of 127.0.0.1", "2002:7f00:1::"],
+    ["IPv4-mapped of a public address", "::ffff:8.8.8.8"],
+    ["IPv4-mapped, uncompressed", "0:0:0:0:0:ffff:7f00:1"],
+    ["IPv4-mapped, upper case", "::FFFF:127.0.0.1"],
+    ["IPv4-compatible", "::127.0.0.1"],
+    ["IPv4-compatible, hex", "::7f00:1"],
+    ["IPv4-translated", "::ffff:0:a00:1"],
+    ["unique local", "fd00:ec2::254"],
+    ["unique local, upper case", "FC00::1"],
+    ["link-local with a zone id", "fe80::1%eth0"],
+    ["link-local, bracketed with a zone id", "[fe80::1%25eth0]"],
+    ["link-local, upper range", "febf::1"],
+    ["site-local", "fec0::1"],
+    ["multicast", "ff02::1"],
+    ["documentation", "2001:db8::1"],
+    ["documentation (RFC 9637)", "3fff::1"],
+    ["discard", "100::1"],
+    ["loopback, uncompressed", "0:0:0:0:0:0:0:1"],
+    ["loopback, leading zeros", "0000:0000:0000:0000:0000:0000:0000:0001"],
+    ["unspecified", "[::]"],
+    ["an IP literal that does not parse", "[1::2::3]"],
+  ])("refuses the IPv6 range %s: %s", (_, host) => {
+    expect(isNonPublicHost(host)).toBe(true);
+  });
+
+  it.each(["2606:4700::1111", "[2001:4860:4860::8888]", "2a00:1450:4001:82b::200e", "2002:808:808::1", "2001:200::1", "2c0f:fb50::1"])(
+    "treats global unicast IPv6 as public: %s",
+    (host) => {
+      expect(isNonPublicHost(host)).toBe(false);
+    },
+  );
+
+  it.each([
+    "https://[64:ff9b::7f00:1]/",
+    "https://[64:ff9b::8.8.8.8]/",
+    "https://[2001::1]/",
+    "https://[::ffff:8.8.8.8]/",
+    "https://[::FFFF:127.0.0.1]/",
+    "https://[2001:db8::1]/",
+    "https://[100::]/",
+  ])("refuses the IPv6 URL %s", (url) => {
+    expect(refusal(url)).toMatch(/WEBHOOK_ALLOWED_HOSTS/);
+  });
+
+  it.each([
+    ["decimal", "2130706433"],
+    ["hex", "0x7f000001"],
+    ["hex parts", "0x7f.1"],
+    ["octal", "0177.0.0.1"],
+    ["short", "127.1"],
+    ["trailing dot", "127.0.0.1."],
+    ["octal private", "012.0.0.1"],
+    ["hex private", "0xa.0x0.0x0.0x1"],
+    ["documentation", "192.0.2.10"],
+    ["documentation 2", "198.51.100.7"],
+    ["documentation 3", "203.0.113.9"],
+    ["a number that is no address", "4294967296"],
+    ["a name ending in a number", "example.123"],
+  ])("refuses IPv4 spelled %s: %s", (_, host) => {
+    expect(isNonPublicHost(host)).toBe(true);
+  });
+
+  it.each(["http://2130706433/", "http://0x7f.1/", "http://0177.0.0.1/", "http://0x7f000001/", "http://127.0.0.1./", "http://012.1/"])(
+    "refuses %s after the URL parser normalized it",
+    (url) => {
+      expect(refusal(url)).toMatch(/WEBHOOK_ALLOWED_HOSTS/);
+    },
+  );
+
+  it("reads every IPv4 spelling the URL parser reads, and no other", () => {
+    expect(parseIPv4("2130706433")).toEqual([127, 0, 0, 1]);
+    expect(parseIPv4("0x7f.1")).toEqual([127, 0, 0, 1]);
+    expect(parseIPv4("0177.0.0.1")).toEqual([127, 0, 0, 1]);
+    expect(parseIPv4("8.8.8.8")).toEqual([8, 8, 8, 8]);
+    expect(parseIPv4("134744072")).toEqual([8, 8, 8, 8]);
+    for (const bad of ["1.2.3.4.5", "256.0.0.1", "1.2.3.256", "08.0.0.1", "1.2.3.x", "", "1..2"]) expect(parseIPv4(bad), bad).toBeUndefined();
+    expect(isNonPublicHost("134744072")).toBe(false);
+  });
+
+  it.each([
+    "localhost",
+    "LOCALHOST.",
+    "api.localhost",
+    "localtest.me",
+    "app.localtest.me",
+    "127.0.0.1.nip.io",
+    "app-10-0-0-1.nip.io",
+    "7f000001.nip.io",
+    "10.0.0.1.sslip.io",
+    "192-168-1-1.sslip.io",
+    "127.0.0.1.xip.io",
+    "10.0.0.1.traefik.me",
+    "app.traefik.me",
+    "lvh.me",
+    "shop.lvh.me",
+    "vcap.me",
+    "api.vcap.me",
+    "LOCALHO.ST",
+  ])("refuses the loopback or wildcard-DNS name %s", (host) => {
+    expect(isNonPublicHost(host)).toBe(true);
+    expect(refusal(`https://${host}/hook`)).toMatch(/WEBHOOK_ALLOWED_HOSTS/);
+  });
+
+  it("lets a wildcard-DNS name through when it is listed, and leaves look-alike names alone", () => {
+    expect(refusal("https://127.0.0.1.nip.io/hook", ["127.0.0.1.nip.io"])).toBeUndefined();
+    expect(refusal("https://app.localtest.me/hook", ["app.localtest.me"])).toBeUndefined();
+    for (const host of ["notnip.io", "nip.io.example.com", "mylvh.me", "localtest.me.example.com", "localhost.example.com"]) {
+      expect(isNonPublicHost(host), host).toBe(false);
+    }
   });
 
   it("parses IPv6 forms, including an embedded IPv4 tail", () => {
@@ -190,40 +307,5 @@ describe("readCapped and decodeBody", () => {
   it("drops a multi-byte character cut by the limit instead of garbling it", () => {
     const bytes = new TextEncoder().encode("ab€").subarray(0, 4); // "€" is 3 bytes
     expect(decodeBody(bytes, "text/plain", true)).toBe("ab");
-  });
-});
-
-describe("redaction", () => {
-  it("covers the value, its base64, JSON-escaped and URL-encoded forms and a basic password", () => {
-    const forms = secretForms(["ops:s3cr3t-pass", 'tok"en/+']);
-    expect(forms).toContain("ops:s3cr3t-pass");
-    expect(forms).toContain(btoa("ops:s3cr3t-pass"));
-    expect(forms).toContain("s3cr3t-pass");
-    expect(forms).toContain('tok\\"en/+');
-    expect(forms).toContain("tok%22en%2F%2B");
-  });
-
-  it("scrubs secrets from every string and key of an output", () => {
-    const forms = secretForms(["demo-token"]);
-    const out = redact(
-      {
-        status: 200,
-        headers: { authorization: "Bearer demo-token", "x-demo-token": "1" },
-        body: { echoed: ["demo-token", `Basic ${btoa("demo-token")}`], n: 3, ok: true, none: null },
-      },
-      forms,
-    );
-    expect(out).toEqual({
-      status: 200,
-      headers: { authorization: `Bearer ${REDACTED}`, [`x-${REDACTED}`]: "1" },
-      body: { echoed: [REDACTED, `Basic ${REDACTED}`], n: 3, ok: true, none: null },
-    });
-    expect(JSON.stringify(out)).not.toContain("demo-token");
-    expect(redactText("no secret here", forms)).toBe("no secret here");
-  });
-
-  it("leaves values alone when there are no secrets", () => {
-    const v = { a: "demo-token" };
-    expect(redact(v, secretForms([]))).toBe(v);
   });
 });

@@ -78,7 +78,10 @@ describe("resolve", () => {
   });
 
   it("escapes a body that is exactly one reference, too", () => {
-    expect(resolve({ format: "markdown", body: "{{trigger.data.name}}" })).toMatchObject({ body: "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co" });
+    expect(resolve({ format: "html", body: "{{trigger.data.name}}" })).toMatchObject({ body: "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co" });
+    expect(resolve({ format: "markdown", body: "{{trigger.data.name}}" })).toMatchObject({
+      body: "&lt;script&gt;alert\\(&#39;x&#39;\\)&lt;\\/script&gt; &amp; Co",
+    });
   });
 
   it("leaves a text body unescaped", () => {
@@ -87,6 +90,96 @@ describe("resolve", () => {
 
   it("fails on a missing path", () => {
     expect(() => resolve({ body: "{{trigger.data.missing}}" })).toThrow(/missing/);
+  });
+});
+
+describe("values in a markdown body", () => {
+  const INJECTION = "# Hi ![x](https://evil.example/t.png) [click](https://evil.example) <img src=x> www.evil.example a@evil.example";
+  const render = (body: string, data: Record<string, unknown>) => {
+    const s = testScope(data, {});
+    const resolved = sendEmail.resolve!(cfg({ format: "markdown", body }), s, new Date()) as { body: string };
+    return renderBodies("markdown", resolved.body);
+  };
+
+  it("renders as the literal text: no heading, image, link or autolink comes from data", () => {
+    const { html, text } = render("Hello {{trigger.data.name}}", { name: INJECTION });
+    expect(html).not.toMatch(/<(img|a|h1)\b/);
+    expect(text).toBe(`Hello ${INJECTION}`);
+  });
+
+  it("cannot start a block from a line of its own", () => {
+    const { html, text } = render("{{trigger.data.name}}", { name: "# Heading\n- item\n1. item\n> quote\n===\n| a | b |\n|---|---|" });
+    expect(html).not.toMatch(/<(h1|h2|ul|ol|li|blockquote|table)\b/);
+    // one paragraph, its line breaks soft
+    expect(text).toBe("# Heading - item 1. item > quote === | a | b | |---|---|");
+  });
+
+  it("keeps emphasis, code and entities literal, and the author's own markdown working", () => {
+    const { html, text } = render("**Dear** {{trigger.data.name}}", { name: "*bold* _it_ `code` ~~s~~ &amp; \\ [x]" });
+    expect(html).toContain("<strong>Dear</strong>");
+    expect(html).not.toMatch(/<(em|code|del)\b/);
+    expect(text).toBe("Dear *bold* _it_ `code` ~~s~~ &amp; \\ [x]");
+  });
+
+  it("stays inert inside raw HTML the author wrote", () => {
+    const { html } = render('<div title="{{trigger.data.name}}">Hi</div>', { name: '" onmouseover="alert(1)' });
+    expect(html).toContain('title="&quot; onmouseover\\=&quot;alert\\(1\\)"');
+  });
+});
+
+describe("links that come from data", () => {
+  const resolveBody = (format: "html" | "markdown", body: string, url: unknown) =>
+    sendEmail.resolve!(cfg({ format, body }), testScope({ url, a: "java", b: "script:alert(1)" }, {}), new Date()) as { body: string };
+
+  it.each([
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    " \tjava\nscript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "vbscript:msgbox(1)",
+    "jav&#x61;script:alert(1)",
+    "file:///etc/passwd",
+  ])("refuses %j in an href or src of an html body", (url) => {
+    for (const body of ['<a href="{{trigger.data.url}}">x</a>', "<img src='{{trigger.data.url}}'>"]) {
+      expect(() => resolveBody("html", body, url), body).toThrow(/comes from data and is not http, https, mailto or relative/);
+    }
+  });
+
+  it("checks every candidate of a srcset", () => {
+    const body = '<img srcset="https://cdn.example/a.png 1x, {{trigger.data.url}} 2x">';
+    expect(() => resolveBody("html", body, "data:image/png;base64,AAAA")).toThrow(/srcset=/);
+    expect(resolveBody("html", body, "https://cdn.example/b.png").body).toContain("b.png 2x");
+  });
+
+  it("refuses a scheme that data assembles from parts", () => {
+    expect(() => resolveBody("html", '<a href="{{trigger.data.a}}{{trigger.data.b}}">x</a>', "")).toThrow(/href=/);
+  });
+
+  it.each([
+    ["a markdown link", "[click]({{trigger.data.url}})"],
+    ["a markdown image", "![x]({{trigger.data.url}})"],
+    ["a reference definition", "[click][r]\n\n[r]: {{trigger.data.url}}"],
+    ["raw HTML in markdown", '<a href="{{trigger.data.url}}">x</a>'],
+  ])("refuses a javascript: link from data in %s", (_, body) => {
+    expect(() => resolveBody("markdown", body, "javascript:alert(1)")).toThrow(/comes from data/);
+  });
+
+  it("refuses a value in a tag outside quotes, where it could add attributes", () => {
+    expect(() => resolveBody("html", "<a href={{trigger.data.url}}>x</a>", "https://x.example")).toThrow(/outside a quoted attribute value/);
+  });
+
+  it("lets http, https, mailto and relative links from data through, and the author's own links", () => {
+    for (const url of ["https://shop.example/p?id=1&x=2", "HTTP://shop.example", "mailto:a@example.com", "/orders/1", "//cdn.example/x.png"]) {
+      expect(resolveBody("html", '<a href="{{trigger.data.url}}">x</a>', url).body, url).toContain("href=");
+      expect(resolveBody("markdown", "[x]({{trigger.data.url}})", url).body, url).toContain("[x](");
+    }
+    const own = resolveBody("html", '<a href="javascript:void(0)">{{trigger.data.url}}</a> <a href="https://x.example/{{trigger.data.url}}">y</a>', "javascript:1");
+    expect(own.body).toBe('<a href="javascript:void(0)">javascript:1</a> <a href="https://x.example/javascript:1">y</a>');
+  });
+
+  it("keeps an ampersand in a link from data as one character", () => {
+    const { html } = renderBodies("markdown", resolveBody("markdown", "[x]({{trigger.data.url}})", "https://shop.example/p?id=1&x=2").body);
+    expect(html).toContain('<a href="https://shop.example/p?id=1&amp;x=2">x</a>');
   });
 });
 

@@ -119,6 +119,23 @@ describe("send_email through the real binding", () => {
     expect(result).toMatchObject({ ok: false, retryable: false, error: expect.stringMatching(/to\.0: Not an email address/) });
   });
 
+  it("sends a markdown value as its literal text, without the image, link or heading it spells", async () => {
+    const name = "# Hi ![x](https://evil.example/t.png) [click](https://evil.example)";
+    const cfg = SendEmailConfigSchema.parse({ to: ["ops@example.com"], subject: "Hi", format: "markdown", body: "Dear {{trigger.data.name}}" });
+    const input = sendEmail.resolve!(cfg, testScope({ name }), new Date());
+    const { mail } = await sent(await sendEmail.execute(input, context().ctx, deps()));
+    expect(mail.html).not.toMatch(/<(img|a|h1)\b/);
+    expect(mail.html).not.toContain("evil.example/t.png\"");
+    expect(mail.text?.trim()).toBe(`Dear ${name}`);
+  });
+
+  it("refuses a javascript: link that data puts into an html body, before anything is sent", async () => {
+    const cfg = SendEmailConfigSchema.parse({ to: ["ops@example.com"], subject: "Hi", format: "html", body: '<a href="{{trigger.data.site}}">Your shop</a>' });
+    expect(() => sendEmail.resolve!(cfg, testScope({ site: "javascript:alert(document.cookie)" }), new Date())).toThrow(
+      /href="javascript:alert\(document\.cookie\)" comes from data and is not http, https, mailto or relative/,
+    );
+  });
+
   it("fails the step on a missing path when resolving", async () => {
     await expect(send({ body: "{{trigger.data.nope}}" })).rejects.toThrow(/missing/);
   });

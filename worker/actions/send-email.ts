@@ -1,7 +1,16 @@
 import { EmailMessage } from "cloudflare:email";
 import { z } from "zod";
-import { escapeHtml, interpolate, toText } from "../definition/interpolate";
-import { buildMime, messageIdFor, renderBodies } from "../lib/mime";
+import { escapeHtml, escapeMarkdown, interpolate, type Scope, toText } from "../definition/interpolate";
+import {
+  buildMime,
+  interpolatedLinkRefusal,
+  messageIdFor,
+  renderBodies,
+  renderMarkdown,
+  VALUE_END,
+  VALUE_START,
+  withoutMarks,
+} from "../lib/mime";
 import { type ActionResult, defineAction } from "./types";
 
 /** An address, or a template that gives one at run time. */
@@ -83,6 +92,26 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /**
+ * The body after interpolation. In an html body values are HTML-escaped (SPEC §8); in a
+ * markdown body also markdown-escaped, so data renders as its literal text and cannot add a
+ * heading, a link or a tracking image. A link that data supplies — a value inside href, src and
+ * the like, in the HTML sent (after markdown) — must be http, https, mailto or relative, and a
+ * value may not sit in a tag outside quotes; otherwise this throws, which fails the step without
+ * a retry (the data will not change). Found with a probe rendering whose values are marked.
+ */
+export function resolveBody(format: SendEmailConfig["format"], body: string, scope: Scope): unknown {
+  if (format === "text") return interpolate(body, scope);
+  const escape = format === "html" ? escapeHtml : escapeMarkdown;
+  const resolved = interpolate(body, scope, { escape });
+  if (!body.includes("{{")) return resolved;
+  const marked = (text: string) => `${VALUE_START}${escape(withoutMarks(text))}${VALUE_END}`;
+  const probe = String(interpolate(body, scope, { escape: marked }));
+  const refusal = interpolatedLinkRefusal(format === "markdown" ? renderMarkdown(probe) : probe);
+  if (refusal) throw new Error(refusal);
+  return resolved;
+}
+
+/**
  * Sends one email (SPEC §9). The binding takes one envelope recipient per EmailMessage, so the
  * same raw message (To and Cc headers listing everyone, no Bcc header) goes once to each of to,
  * cc and bcc. When some recipients got it and a later one fails transiently, the step saves who
@@ -92,7 +121,7 @@ export const sendEmail = defineAction({
   type: "send_email",
   label: "Send email",
   configSchema: SendEmailConfigSchema,
-  /** Interpolated values in an HTML or markdown body are HTML-escaped (SPEC §8); other fields are plain. */
+  /** Only the body is escaped (see resolveBody); other fields are plain. */
   resolve(config, scope): unknown {
     const plain = (v: unknown) => interpolate(v, scope);
     return {
@@ -103,7 +132,7 @@ export const sendEmail = defineAction({
       ...(config.reply_to === undefined ? {} : { reply_to: plain(config.reply_to) }),
       subject: plain(config.subject),
       format: config.format,
-      body: interpolate(config.body, scope, config.format === "text" ? {} : { escape: escapeHtml }),
+      body: resolveBody(config.format, config.body, scope),
     };
   },
   async execute(raw, ctx, deps): Promise<ActionResult> {

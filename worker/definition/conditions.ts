@@ -1,3 +1,21 @@
+/**
+ * Conditions of triggers and condition steps (SPEC §7), after interpolation.
+ *
+ * The one rule for missing values, the same in trigger matching and in condition steps:
+ * - An operand is *missing* when a path it references is not in the run's data (a `created`
+ *   event has no `trigger.previous`, a step in another branch has no output). A template with
+ *   several references, or a list or object holding one, is missing as a whole when any of
+ *   them is.
+ * - `exists` is false and `not_exists` true for a missing operand; JSON `null` counts as absent
+ *   for these two as well.
+ * - Every comparison (`eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`,
+ *   `not_contains`) with a missing operand, left or right, is false: a negated operator says
+ *   "the value is there and differs", never "we could not look". So `previous.status ne "x"`
+ *   does not fire on a created event.
+ * - `null` in the data is a value for comparisons: `eq null null` is true, `ne null "x"` true.
+ * - A condition step does not fail on a missing path: the condition is false and the step's
+ *   input records the side that was missing (`"missing": ["left"]`, the operand shown as null).
+ */
 import { z } from "zod";
 
 export const CONDITION_OPS = [
@@ -74,13 +92,26 @@ function contains(haystack: unknown, needle: unknown): boolean {
 
 export class ConditionError extends Error {}
 
-/** Compares two already-interpolated operands. Type mismatches compare false, never throw. */
+/**
+ * Whether an interpolated operand references a missing path. JSON never holds `undefined`, so an
+ * `undefined` anywhere inside the operand can only be a missing reference.
+ */
+export function isMissing(value: Resolved): boolean {
+  if (value === undefined) return true;
+  if (Array.isArray(value)) return value.some(isMissing);
+  if (value !== null && typeof value === "object") return Object.values(value).some(isMissing);
+  return false;
+}
+
+/**
+ * Compares two already-interpolated operands under the rule above. Type mismatches compare
+ * false, never throw; only `in` / `not_in` with a present right side that is not a list throw.
+ */
 export function compare(op: ConditionOp, left: Resolved, right: Resolved): boolean {
+  if (op === "exists") return !isMissing(left) && left !== null;
+  if (op === "not_exists") return isMissing(left) || left === null;
+  if (isMissing(left) || isMissing(right)) return false;
   switch (op) {
-    case "exists":
-      return left !== undefined && left !== null;
-    case "not_exists":
-      return left === undefined || left === null;
     case "eq":
       return equal(left, right);
     case "ne":
@@ -106,29 +137,40 @@ export function compare(op: ConditionOp, left: Resolved, right: Resolved): boole
   }
 }
 
-/** One condition after interpolation, as a step records it. */
+/** One condition after interpolation, as a step records it (JSON: a missing operand shows as null). */
 export interface EvaluatedCondition {
   left: unknown;
   op: ConditionOp;
-  right: unknown;
+  right?: unknown;
   result: boolean;
+  /** The operands that referenced a missing path; absent when none did. */
+  missing?: ("left" | "right")[];
 }
 
-const tolerant = (op: ConditionOp) => op === "exists" || op === "not_exists";
+const unary = (op: ConditionOp) => op === "exists" || op === "not_exists";
 
 /**
  * Evaluates a group: every condition of `all` and at least one of `any` (each part only when
- * present). `resolve` interpolates an operand; `missingOk` is set for exists / not_exists, whose
- * point is a path that may be missing. Every condition is evaluated so that a step can show them.
+ * present). `resolve` interpolates an operand, giving `undefined` for a missing path (hence
+ * `missingOk` is always true). Every condition is evaluated so that a step can show them.
  */
 export function evaluateGroup(
   group: ConditionGroup,
-  resolve: (operand: unknown, missingOk: boolean) => Resolved,
+  resolve: (operand: unknown, missingOk: true) => Resolved,
 ): { result: boolean; all: EvaluatedCondition[]; any: EvaluatedCondition[] } {
   const evaluate = (c: Condition): EvaluatedCondition => {
-    const left = resolve(c.left, tolerant(c.op));
-    const right = tolerant(c.op) ? undefined : resolve(c.right, false);
-    return { left, op: c.op, right, result: compare(c.op, left, right) };
+    const left = resolve(c.left, true);
+    const right = unary(c.op) ? undefined : resolve(c.right, true);
+    const leftMissing = isMissing(left);
+    const rightMissing = !unary(c.op) && isMissing(right);
+    const missing = [...(leftMissing ? ["left" as const] : []), ...(rightMissing ? ["right" as const] : [])];
+    return {
+      left: leftMissing ? null : left,
+      op: c.op,
+      ...(unary(c.op) ? {} : { right: rightMissing ? null : right }),
+      result: compare(c.op, left, right),
+      ...(missing.length ? { missing } : {}),
+    };
   };
   const all = (group.all ?? []).map(evaluate);
   const any = (group.any ?? []).map(evaluate);

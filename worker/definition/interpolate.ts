@@ -111,18 +111,27 @@ export function toText(value: unknown): string {
 export interface InterpolateOptions {
   /** Applied to every interpolated value joined into text (e.g. HTML escaping); not to the template. */
   escape?: (text: string) => string;
-  /** Resolve a missing path to undefined instead of failing (conditions' exists / not_exists). */
+  /**
+   * Resolve a missing path to undefined instead of failing (conditions); a string with several
+   * references is then undefined as a whole when any of them is missing.
+   */
   missingOk?: boolean;
 }
 
 export function interpolateString(template: string, scope: Scope, opts: InterpolateOptions = {}): unknown {
   if (!template.includes("{{")) return template;
+  const missingOk = opts.missingOk ?? false;
   const exact = EXACT.exec(template);
-  if (exact && !opts.escape) return resolvePath(scope, exact[1]!, opts.missingOk ?? false);
-  return template.replace(TEMPLATE, (_, path: string) => {
-    const text = toText(resolvePath(scope, path, opts.missingOk ?? false));
-    return opts.escape ? opts.escape(text) : text;
+  if (exact && !opts.escape) return resolvePath(scope, exact[1]!, missingOk);
+  let missing = false;
+  const text = template.replace(TEMPLATE, (_, path: string) => {
+    const value = resolvePath(scope, path, missingOk);
+    if (value === undefined) missing = true;
+    const t = toText(value);
+    return opts.escape ? opts.escape(t) : t;
   });
+  // Text with a hole is not the value the author meant: under missingOk the whole string is missing.
+  return missing && missingOk ? undefined : text;
 }
 
 /** Interpolates every string inside a JSON value (objects and arrays are walked, keys kept). */
@@ -137,11 +146,19 @@ export function interpolate(value: unknown, scope: Scope, opts: InterpolateOptio
   return value;
 }
 
+const HTML_CHARS: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
 export function escapeHtml(text: string): string {
-  return text
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
+  return text.replace(/[&<>"']/g, (c) => HTML_CHARS[c]!);
+}
+
+/**
+ * Escapes a value interpolated into a markdown body so that it renders as its literal text: the
+ * five HTML characters become character references (which also keeps them inert inside raw HTML
+ * the author wrote), every other ASCII punctuation character gets a backslash (CommonMark makes
+ * any escaped punctuation literal), so a value cannot start a heading, a list, a link, an image,
+ * emphasis, a table or an autolink. Letters, digits, spaces and non-ASCII are left alone.
+ */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[!-/:-@[-`{-~]/g, (c) => HTML_CHARS[c] ?? `\\${c}`);
 }

@@ -24,8 +24,10 @@ export interface TriggerCandidate {
 }
 
 /**
- * Whether an event starts a run of a workflow: entity, event kind, tags, then conditions. A
- * condition whose path is missing (say `trigger.previous` on a created event) does not hold.
+ * Whether an event starts a run of a workflow: entity, event kind, tags, then conditions under
+ * the missing-value rule of conditions.ts: a comparison with a missing operand (say
+ * `trigger.previous.status ne "x"` on a created event, which has no previous) does not hold,
+ * whatever the operator. A condition that cannot be evaluated at all does not match either.
  */
 export function matchesTrigger(trigger: Trigger, event: TriggerCandidate): boolean {
   if (trigger.entity !== event.entity) return false;
@@ -33,7 +35,7 @@ export function matchesTrigger(trigger: Trigger, event: TriggerCandidate): boole
   if (!tagsMatch(trigger.tags, event.tags)) return false;
   if (!trigger.conditions) return true;
   try {
-    return evaluateGroup(trigger.conditions, (operand) => interpolate(operand, event.scope, { missingOk: true })).result;
+    return evaluateGroup(trigger.conditions, (operand, missingOk) => interpolate(operand, event.scope, { missingOk })).result;
   } catch {
     return false;
   }

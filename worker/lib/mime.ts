@@ -92,6 +92,10 @@ function wrapHtml(fragment: string): string {
   return `<!doctype html>\n<html><head><meta charset="utf-8"></head><body>\n${fragment}\n</body></html>`;
 }
 
+export function renderMarkdown(body: string): string {
+  return markdown.parse(body, { async: false });
+}
+
 /** The parts of the message: always a text part; html and markdown also give an HTML part. */
 export function renderBodies(format: EmailFormat, body: string): { text: string; html?: string } {
   switch (format) {
@@ -100,10 +104,84 @@ export function renderBodies(format: EmailFormat, body: string): { text: string;
     case "html":
       return { text: htmlToText(body), html: wrapHtml(body) };
     case "markdown": {
-      const html = markdown.parse(body, { async: false });
+      const html = renderMarkdown(body);
       return { text: htmlToText(html), html: wrapHtml(html) };
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links that come from data
+
+/**
+ * Private-use characters that wrap each interpolated value in a probe rendering of a body, so
+ * that the HTML can tell the author's text from the data's. marked percent-encodes them in hrefs.
+ */
+export const VALUE_START = "\uE002";
+export const VALUE_END = "\uE003";
+const ENCODED_MARKS: [RegExp, string][] = [
+  [/%EE%80%82/gi, VALUE_START],
+  [/%EE%80%83/gi, VALUE_END],
+];
+const MARKS = /[\uE002\uE003]/g;
+const MARK = /[\uE002\uE003]/;
+
+/** Attributes whose value a mail client may open or load as a URL. */
+const URL_ATTRIBUTES = new Set(["href", "src", "srcset", "action", "formaction", "background", "poster", "cite", "longdesc", "xlink:href"]);
+export const LINK_SCHEMES = ["http", "https", "mailto"];
+
+const TAG = /<[a-zA-Z][^\s/>]*((?:"[^"]*"|'[^']*'|[^'">])*)>/g;
+const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?/g;
+
+/**
+ * Whether a URL is one data may supply: http, https or mailto, or a relative reference. The
+ * value is read as a browser would: character references decoded, tabs and line breaks dropped,
+ * leading control characters and spaces ignored. A first segment that holds ":" or "&" without
+ * being one of those schemes (`javascript:`, `data:`, `jav&#x61;script:`) is not accepted.
+ */
+export function isSafeLink(url: string): boolean {
+  const u = decodeEntities(url)
+    .replace(/[\t\n\r]/g, "")
+    .replace(/^[\u0000-\u0020]+/, "");
+  const head = u.split(/[/?#]/, 1)[0]!;
+  if (!head.includes(":") && !head.includes("&")) return true;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u)?.[1]?.toLowerCase();
+  return scheme !== undefined && LINK_SCHEMES.includes(scheme);
+}
+
+/**
+ * Why an HTML probe (interpolated values wrapped in VALUE_START / VALUE_END) must not be sent,
+ * or undefined. A value may not reach a tag outside a quoted attribute value (it could add
+ * attributes), and a URL attribute holding a value must be a link data may supply (isSafeLink).
+ * URLs the author wrote without a value in them are the author's and are not checked.
+ */
+export function interpolatedLinkRefusal(probe: string): string | undefined {
+  let html = probe;
+  for (const [encoded, mark] of ENCODED_MARKS) html = html.replace(encoded, mark);
+  for (const tag of html.matchAll(TAG)) {
+    for (const [, name = "", quotedOrBare = ""] of tag[1]!.matchAll(ATTRIBUTE)) {
+      const quoted = /^["']/.test(quotedOrBare);
+      if (MARK.test(name) || (!quoted && MARK.test(quotedOrBare))) {
+        return "A value is interpolated into an HTML tag outside a quoted attribute value: put {{…}} inside quotes";
+      }
+      const attr = name.toLowerCase();
+      const value = quoted ? quotedOrBare.slice(1, -1) : quotedOrBare;
+      if (!URL_ATTRIBUTES.has(attr) || !MARK.test(value)) continue;
+      const plain = value.replace(MARKS, "");
+      const urls = attr === "srcset" ? plain.split(",").map((c) => c.trim().split(/\s+/, 1)[0]!) : [plain];
+      const bad = urls.find((u) => !isSafeLink(u));
+      if (bad !== undefined) {
+        const shown = bad.length > 80 ? `${bad.slice(0, 80)}…` : bad;
+        return `The link in ${attr}="${shown}" comes from data and is not ${LINK_SCHEMES.join(", ")} or relative: refused`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A value with the probe's markers taken out, so data cannot open or close a marked span. */
+export function withoutMarks(text: string): string {
+  return text.replace(MARKS, "");
 }
 
 /**

@@ -18,16 +18,51 @@ export function buildUrl(url: string, query: Record<string, QueryValue> = {}): U
 // ---------------------------------------------------------------------------------------------
 // The host rule (SPEC §9): https to public hosts; anything else only for WEBHOOK_ALLOWED_HOSTS.
 
-/** Dotted-decimal IPv4 as four octets; undefined for anything else (URL has normalized 0x7f.1 etc.). */
-export function parseIPv4(host: string): [number, number, number, number] | undefined {
-  const parts = host.split(".");
-  if (parts.length !== 4) return undefined;
-  const octets = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : NaN));
-  if (octets.some((o) => !(o >= 0 && o <= 255))) return undefined;
-  return [octets[0]!, octets[1]!, octets[2]!, octets[3]!];
+type IPv4 = [number, number, number, number];
+
+/** One part of a WHATWG IPv4 host: 0x… is hex, a leading 0 octal, else decimal. */
+function ipv4Part(part: string): number | undefined {
+  if (/^0x[0-9a-f]*$/i.test(part)) return part.length === 2 ? 0 : parseInt(part.slice(2), 16);
+  if (/^0[0-7]+$/.test(part)) return parseInt(part.slice(1), 8);
+  if (/^(0|[1-9]\d*)$/.test(part)) return Number(part);
+  return undefined;
 }
 
-/** IPv6 (brackets optional) as eight 16-bit groups; undefined when it is not an IPv6 address. */
+/**
+ * IPv4 as four octets, read the way the URL parser reads a host: one to four parts, each
+ * decimal, octal (0177) or hex (0x7f), the last filling the remaining bytes (127.1, 2130706433,
+ * 0x7f000001). Undefined for anything else. `new URL` already normalizes these spellings; this
+ * also holds for a host name that did not come through it.
+ */
+export function parseIPv4(host: string): IPv4 | undefined {
+  const parts = host.split(".");
+  if (parts.length > 1 && parts.at(-1) === "") parts.pop();
+  if (parts.length < 1 || parts.length > 4) return undefined;
+  const octets: number[] = [];
+  for (const part of parts) {
+    const n = ipv4Part(part);
+    if (n === undefined || !Number.isSafeInteger(n)) return undefined;
+    octets.push(n);
+  }
+  const last = octets.pop()!;
+  if (octets.some((n) => n > 255) || last >= 256 ** (4 - octets.length)) return undefined;
+  for (let i = 3 - octets.length; i >= 0; i--) octets.push(Math.floor(last / 256 ** i) % 256);
+  const [a = 0, b = 0, c = 0, d = 0] = octets;
+  return [a, b, c, d];
+}
+
+/** The URL parser's "ends in a number": such a host is an IPv4 address or invalid, never a name. */
+function endsInNumber(host: string): boolean {
+  const parts = host.split(".");
+  if (parts.length > 1 && parts.at(-1) === "") parts.pop();
+  const last = parts.at(-1) ?? "";
+  return /^\d+$/.test(last) || /^0x[0-9a-f]*$/i.test(last);
+}
+
+/**
+ * IPv6 (brackets, zone id and upper case allowed, an embedded dotted IPv4 tail too) as eight
+ * 16-bit groups; undefined when it is not an IPv6 address.
+ */
 export function parseIPv6(host: string): number[] | undefined {
   let h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   if (!h.includes(":")) return undefined;
@@ -35,8 +70,9 @@ export function parseIPv6(host: string): number[] | undefined {
   const lastColon = h.lastIndexOf(":");
   const maybeV4 = h.slice(lastColon + 1);
   if (maybeV4.includes(".")) {
-    // ::ffff:1.2.3.4 — rewrite the dotted tail as two groups
-    const v4 = parseIPv4(maybeV4);
+    // ::ffff:1.2.3.4 — rewrite the dotted tail as two groups; only dotted decimal is IPv6 syntax
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(maybeV4)) return undefined;
+    const v4 = parseIPv4(maybeV4.replace(/(^|\.)0+(?=\d)/g, "$1"));
     if (!v4) return undefined;
     const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
     h = `${h.slice(0, lastColon + 1)}${hex(v4[0], v4[1])}:${hex(v4[2], v4[3])}`;
@@ -55,8 +91,8 @@ export function parseIPv6(host: string): number[] | undefined {
   return groups.length === 8 ? groups : undefined;
 }
 
-/** Loopback, private, link-local, shared, reserved, multicast or unspecified IPv4. */
-function isNonPublicIPv4([a, b, c]: [number, number, number, number]): boolean {
+/** Loopback, private, link-local, shared, documentation, reserved, multicast or unspecified IPv4. */
+function isNonPublicIPv4([a, b, c]: IPv4): boolean {
   return (
     a === 0 || // 0.0.0.0/8 "this network"
     a === 10 ||
@@ -65,48 +101,62 @@ function isNonPublicIPv4([a, b, c]: [number, number, number, number]): boolean {
     (a === 169 && b === 254) ||
     (a === 172 && b >= 16 && b <= 31) ||
     (a === 192 && b === 168) ||
-    (a === 192 && b === 0 && c === 0) || // 192.0.0/24 protocol assignments
+    (a === 192 && b === 0 && (c === 0 || c === 2)) || // protocol assignments, TEST-NET-1
+    (a === 192 && b === 88 && c === 99) || // 6to4 relay anycast (deprecated)
     (a === 198 && (b === 18 || b === 19)) || // 198.18/15 benchmarking
+    (a === 198 && b === 51 && c === 100) || // TEST-NET-2
+    (a === 203 && b === 0 && c === 113) || // TEST-NET-3
     a >= 224 // multicast, reserved, broadcast
   );
 }
 
+/**
+ * Public IPv6 is global unicast (2000::/3) outside its special ranges. Everything else is
+ * refused: loopback and unspecified, IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96),
+ * NAT64 (64:ff9b::/96, 64:ff9b:1::/48), discard (100::/64), unique local (fc00::/7), link-local
+ * (fe80::/10), site-local (fec0::/10), multicast (ff00::/8) and unassigned space. Inside
+ * 2000::/3: the IETF protocol block 2001::/23 (Teredo 2001::/32, benchmarking, ORCHID),
+ * documentation (2001:db8::/32, 3fff::/20), and 6to4 (2002::/16) when it embeds a non-public IPv4.
+ */
 function isNonPublicIPv6(g: number[]): boolean {
-  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
-  const v4 = (hi: number, lo: number): [number, number, number, number] => [hi >> 8, hi & 255, lo >> 8, lo & 255];
-  const firstFiveZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
-  if (firstFiveZero && g5 === 0) {
-    // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
-    if (g6 === 0 && (g7 === 0 || g7 === 1)) return true;
-    return isNonPublicIPv4(v4(g6, g7));
-  }
-  if (firstFiveZero && g5 === 0xffff) return isNonPublicIPv4(v4(g6, g7)); // ::ffff:a.b.c.d
-  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return isNonPublicIPv4(v4(g6, g7)); // NAT64
-  if (g0 === 0x2002) return isNonPublicIPv4(v4(g1, g2)); // 6to4 embeds an IPv4
-  return (
-    (g0 & 0xfe00) === 0xfc00 || // fc00::/7 unique local
-    (g0 & 0xffc0) === 0xfe80 || // fe80::/10 link-local
-    (g0 & 0xffc0) === 0xfec0 || // fec0::/10 site-local (deprecated)
-    (g0 & 0xff00) === 0xff00 // multicast
-  );
+  const [g0 = 0, g1 = 0, g2 = 0] = g;
+  if ((g0 & 0xe000) !== 0x2000) return true;
+  if (g0 === 0x2001) return g1 < 0x0200 || g1 === 0x0db8;
+  if (g0 === 0x3fff) return g1 < 0x1000;
+  if (g0 === 0x2002) return isNonPublicIPv4([g1 >> 8, g1 & 255, g2 >> 8, g2 & 255]);
+  return false;
 }
 
-const LOCAL_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa", ".localdomain", ".lan"];
+/** Suffixes of names that only resolve inside a network. */
+const LOCAL_SUFFIXES = ["localhost", "local", "internal", "home.arpa", "localdomain", "lan"];
 
 /**
- * True when a URL hostname (as `URL` normalizes it: lower case, IPv6 in brackets) names a
- * loopback, private, link-local or otherwise non-public address, or a name that only resolves
- * inside a network (localhost, single labels, .local, .internal ...).
+ * Public wildcard-DNS services whose names resolve to loopback (localtest.me, lvh.me, vcap.me,
+ * localho.st) or to whatever address is spelled in the name (127.0.0.1.nip.io,
+ * 10-0-0-1.sslip.io): they exist to reach local or arbitrary addresses, so every name under them
+ * is refused unless listed. We do not decode the address they embed.
+ */
+const LOOPBACK_DNS = ["nip.io", "sslip.io", "xip.io", "traefik.me", "localtest.me", "lvh.me", "vcap.me", "localho.st"];
+
+const under = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
+
+/**
+ * True when a URL hostname names a loopback, private, link-local or otherwise non-public
+ * address in any spelling (IPv4 in decimal, octal or hex parts; IPv6 compressed, bracketed,
+ * with an embedded dotted quad, a zone id or upper case), a name that only resolves inside a
+ * network (localhost, single labels, .local, .internal ...) or a wildcard-DNS name that points
+ * at one. Anything that looks like an IP literal but does not parse is non-public too.
  */
 export function isNonPublicHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
-  const v4 = parseIPv4(host);
-  if (v4) return isNonPublicIPv4(v4);
   const v6 = parseIPv6(host);
   if (v6) return isNonPublicIPv6(v6);
-  if (host.startsWith("[")) return true; // unparseable IP literal: never treat as public
-  if (host === "localhost" || !host.includes(".")) return true;
-  return LOCAL_SUFFIXES.some((s) => host.endsWith(s));
+  if (host.includes(":") || host.startsWith("[")) return true; // unparseable IP literal
+  const v4 = parseIPv4(host);
+  if (v4) return isNonPublicIPv4(v4);
+  if (endsInNumber(host)) return true; // neither an IPv4 address nor a name
+  if (!host.includes(".")) return true; // a single label, localhost among them
+  return LOCAL_SUFFIXES.some((s) => host.endsWith(`.${s}`)) || LOOPBACK_DNS.some((d) => under(host, d));
 }
 
 /** Whether `url`'s host is listed; entries are host names or IPs, optionally with a port. */
@@ -266,34 +316,90 @@ export const REDACTED = "[redacted]";
 
 /** Base64 of the UTF-8 bytes of `text` (btoa alone only takes Latin-1). */
 export function base64Utf8(text: string): string {
+  return base64Bytes(new TextEncoder().encode(text));
+}
+
+/** Secrets and their encoded forms shorter than this are not scrubbed: they would match ordinary text. */
+export const MIN_SECRET_LENGTH = 6;
+
+const toBase64Url = (b64: string) => b64.replaceAll("+", "-").replaceAll("/", "_");
+
+/**
+ * The base64 text of `text` wherever it sits inside a longer encoded string (a Basic header
+ * encodes "user:" before it): for each of the three byte alignments, the characters that
+ * depend on the secret's bytes alone. Also the whole value with and without padding.
+ */
+function base64Forms(text: string): string[] {
+  const bytes = new TextEncoder().encode(text);
+  const forms = [base64Bytes(bytes)];
+  for (const shift of [0, 1, 2]) {
+    const padded = new Uint8Array(shift + bytes.length);
+    padded.set(bytes, shift);
+    const b64 = base64Bytes(padded);
+    // Leading characters mix in the padding bytes; trailing ones the bytes after the secret.
+    const from = [0, 2, 3][shift]!;
+    const to = Math.floor(((shift + bytes.length) * 8) / 6);
+    forms.push(b64.slice(from, to));
+  }
+  return forms.flatMap((f) => [f, toBase64Url(f)]);
+}
+
+function base64Bytes(bytes: Uint8Array): string {
   let binary = "";
-  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
+  for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary);
 }
 
 /**
- * Every spelling of the secrets that could come back from a server that echoes a request: the
- * value, its base64 (Basic auth), its JSON-escaped and URL-encoded forms, and the password half
- * of a "user:password" secret. Longest first, so a longer form is replaced before its parts.
+ * Every spelling of the secrets that could come back from a server that echoes a request, or
+ * that an action could write into a log: the value (matched in any letter case, which also
+ * covers upper-case hex and percent-encoding), its base64 in standard and URL-safe alphabets,
+ * with or without padding and at any offset inside longer base64 (Basic auth of "user:secret"),
+ * its hex, its JSON-escaped and URL-encoded forms (encodeURIComponent, and the form encoding
+ * with "+" for spaces), the password half of a "user:password" secret and the key of a
+ * Standard Webhooks "whsec_" secret — each in the same encodings. Forms shorter than
+ * MIN_SECRET_LENGTH are left out. Longest first, so a longer form is replaced before its parts.
  */
 export function secretForms(secrets: Iterable<string>): string[] {
   const forms = new Set<string>();
-  for (const s of secrets) {
-    if (!s) continue;
+  const add = (s: string) => {
     forms.add(s);
-    forms.add(base64Utf8(s));
+    for (const f of base64Forms(s)) forms.add(f);
+    forms.add([...new TextEncoder().encode(s)].map((b) => b.toString(16).padStart(2, "0")).join(""));
     forms.add(JSON.stringify(s).slice(1, -1));
-    forms.add(encodeURIComponent(s));
+    forms.add(new URLSearchParams({ s }).toString().slice(2));
+    try {
+      forms.add(encodeURIComponent(s));
+    } catch {
+      // A lone surrogate cannot be URL-encoded, so it is never sent that way either.
+    }
+  };
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_LENGTH) continue;
+    add(s);
     const colon = s.indexOf(":");
-    if (colon > 0 && s.length - colon - 1 >= 4) forms.add(s.slice(colon + 1));
+    if (colon > 0) add(s.slice(colon + 1));
+    // The key of a Standard Webhooks secret is base64, printed with or without its padding.
+    if (s.startsWith("whsec_")) add(s.slice("whsec_".length).replace(/=+$/, ""));
   }
-  return [...forms].filter(Boolean).sort((a, b) => b.length - a.length);
+  return [...forms].filter((f) => f.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+const patterns = new WeakMap<readonly string[], RegExp>();
+
+/** One case-insensitive pattern per list of forms, built once. */
+function patternOf(forms: readonly string[]): RegExp {
+  let re = patterns.get(forms);
+  if (!re) {
+    re = new RegExp(forms.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "giu");
+    patterns.set(forms, re);
+  }
+  return re;
 }
 
 export function redactText(text: string, forms: readonly string[]): string {
-  let out = text;
-  for (const f of forms) if (out.includes(f)) out = out.replaceAll(f, REDACTED);
-  return out;
+  if (forms.length === 0) return text;
+  return text.replace(patternOf(forms), REDACTED);
 }
 
 /** A copy of a JSON-like value with every string (and key) scrubbed of the secret forms. */
