@@ -6,6 +6,7 @@ import type { ActionContext } from "../../worker/actions/types";
 import { config } from "../../worker/config";
 import type { Scope } from "../../worker/definition/interpolate";
 import { upsertStatements } from "../../worker/entities";
+import { newId } from "../../worker/lib/ids";
 import { api, json, uid } from "./helpers";
 
 const NOW = new Date("2026-11-22T10:00:00Z");
@@ -52,12 +53,26 @@ async function planWithLines(n: number, kind = "restock") {
   return { id, prefix };
 }
 
+/**
+ * Until an id made now sorts after `id`: ids begin with the millisecond they were made in, and the
+ * plans list sorts on the id alone. The clock of the runtime moves on I/O, so each look does a
+ * trivial D1 read; a bounded number of looks, not a fixed delay.
+ */
+async function pastMillisecondOf(id: string): Promise<void> {
+  const stamp = (s: string) => s.slice(0, s.indexOf("_") + 11); // prefix_ and the 10 time characters
+  for (let i = 0; i < 1000; i++) {
+    if (stamp(newId("plan")) > stamp(id)) return;
+    await env.DB.prepare("SELECT 1").first();
+  }
+  throw new Error(`The clock never moved past the millisecond of ${id}`);
+}
+
 const setStatus = (id: string, status: string) => api(`/api/plans/${id}/status`, { method: "POST", json: { status } });
 
 describe("GET /api/plans", () => {
   it("lists plans newest first with their line count and total quantity", async () => {
     const older = await plan("markdown");
-    await new Promise((r) => setTimeout(r, 5)); // ids sort by the millisecond they were made in
+    await pastMillisecondOf(older); // ids sort by the millisecond they were made in
     const { id: newer } = await planWithLines(3);
     const page = await json(await api("/api/plans?limit=500"));
     const ids = page.items.map((p: { id: string }) => p.id);
