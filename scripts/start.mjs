@@ -9,7 +9,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 const port = Number(process.env.PORT ?? 8787);
 // Node 22 from node_modules (the `node` devDependency) runs wrangler, whatever node started us.
 const path = [resolve("node_modules/.bin"), dirname(process.execPath), process.env.PATH].join(delimiter);
-const env = { ...process.env, PATH: path, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1" };
+// No Request.cf fetch from Cloudflare at start: offline it only prints stack traces; the fallback is fine locally.
+const env = { ...process.env, PATH: path, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: process.env.CI ?? "1" };
 const bin = (name) => `node_modules/.bin/${name}`;
 
 function run(cmd, args) {
