@@ -100,16 +100,14 @@ for (let b = 0; b < CJK_BATCHES; b++) {
   insert({ kind: "batch", events: Array.from({ length: 100 }, () => item(n++, { note: "在庫補充".repeat(250) })) });
 }
 // Never processable: refused at the door with a 4xx, nothing recorded.
-const nested = (depth) => {
-  let v = { leaf: true };
-  for (let i = 0; i < depth; i++) v = { v };
-  return v;
-};
+// Written as text: JSON.stringify itself overflows its stack on values nested this deep.
+const NESTED = "__nested__";
+const withNested = (event, depth) => JSON.stringify(event).replace(`"${NESTED}"`, '{"v":'.repeat(depth) + "1" + "}".repeat(depth));
 const refusals = [
   { why: "over 1 MiB", expect: [413], payload: item(n++, { note: "x".repeat(1_100_000) }) },
-  { why: "nested 5,000 deep", expect: [400], payload: item(n++, { deep: nested(5_000) }) },
+  { why: "nested 5,000 deep", expect: [400], payload: withNested(item(n++, { deep: NESTED }), 5_000) },
   { why: "snapshot over the mirror's limit", expect: [400], payload: item(n++, { note: "€".repeat(120_000) }) },
-  { why: "one bad event in a batch of valid ones", expect: [400], payload: { events: [item(n++), item(n++, { deep: nested(2_000) }), item(n++)] } },
+  { why: "one bad event in a batch of valid ones", expect: [400], payload: withNested({ events: [item(n++), item(n++, { deep: NESTED }), item(n++)] }, 2_000) },
 ];
 for (const r of refusals) for (let k = 0; k < 2; k++) insert({ kind: "refuse", refusal: r });
 

@@ -115,7 +115,8 @@ export function signedHeaders(body, id = `msg_${crypto.randomUUID()}`) {
 
 /** POST /api/events; retries 429 / 503 / connection errors the way a platform would. */
 export async function sendEvents(base, payload, { retry = true } = {}) {
-  const body = JSON.stringify(payload);
+  // A string is sent as it is: JSON nested thousands deep overflows JSON.stringify's stack.
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await fetch(`${base}/api/events`, { method: "POST", body, headers: signedHeaders(body) });
