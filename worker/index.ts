@@ -12,11 +12,11 @@ import { staleEventsApp } from "./routes/stale-events";
 import { plansApp } from "./routes/plans";
 import { runsApp } from "./routes/runs";
 import { workflowsApp } from "./routes/workflows";
-import { consumeEvents } from "./queue/consumer";
-import { consumeDeadLetters, DEAD_EVENTS_QUEUE } from "./queue/dead-letters";
+import { consumeEvents } from "./intake/consumer";
+import { consumeDeadLetters, DEAD_EVENTS_QUEUE } from "./intake/dead-letters";
 
-export { RunObject } from "./run-object";
-export { InboxObject } from "./inbox-object";
+export { RunObject } from "./run/run-object";
+export { InboxObject } from "./intake/inbox-object";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,4 +1,4 @@
-import type { ActionContext } from "../../worker/actions/types";
+import type { ActionContext, NodeDeps } from "../../worker/engine/step";
 import type { Scope } from "../../worker/definition/interpolate";
 
 /** A run scope as the engine builds it, with the trigger data a test needs. */
@@ -40,4 +40,16 @@ export function actionContext(scope: Scope, over: Partial<ActionContext> & { run
     ...over,
   };
   return { ctx, logs };
+}
+
+/** Deps for an action under test, without a runtime: give the ports it uses; the others refuse. */
+export function testDeps(over: Partial<NodeDeps> = {}): NodeDeps {
+  const unused = (port: string) => () => Promise.reject(new Error(`This test gives the action no ${port}`));
+  return {
+    config: { credentials: new Map(), WEBHOOK_ALLOWED_HOSTS: [], EMAIL_FROM: "workflows@example.com" },
+    fetch: unused("fetch"),
+    sendEmail: unused("email"),
+    planning: { createOrGetPlan: unused("planning"), addItems: unused("planning") },
+    ...over,
+  };
 }

@@ -4,13 +4,14 @@
  * runtime, readers for the lines and counters they write, and a small seeded retailer.
  */
 import { env } from "cloudflare:workers";
-import { addItemsToPlan } from "../../worker/actions/add-items-to-plan";
-import { createOrGetPlan } from "../../worker/actions/create-or-get-plan";
-import type { ActionContext, ActionDeps, ActionResult } from "../../worker/actions/types";
-import { config } from "../../worker/config";
+import { addItemsToPlan } from "../../worker/nodes/add-items-to-plan";
+import { createOrGetPlan } from "../../worker/nodes/create-or-get-plan";
 import type { Scope } from "../../worker/definition/interpolate";
+import type { ActionContext, ActionResult, NodeDeps } from "../../worker/engine/step";
 import { upsertStatements, type EntityKind } from "../../worker/entities";
+import { planningPort } from "../../worker/planning";
 import { addItems, DEFAULT_LIMITS, type Limits } from "../../worker/planning/add-items";
+import { stepDeps } from "../../worker/run/deps";
 import { uid } from "../worker/helpers";
 
 export const NOW = new Date("2026-11-22T10:00:00Z");
@@ -71,8 +72,9 @@ export function ctxOf(opts: { trigger?: Trigger; runId?: string; nodeId?: string
   };
 }
 
-export function depsOf(db: D1Database = env.DB): ActionDeps {
-  return { config: config(env), db, email: env.EMAIL, fetch };
+/** The deps the run shell gives actions, with the planning port on `db`. */
+export function depsOf(db: D1Database = env.DB): NodeDeps {
+  return { ...stepDeps(env).deps, planning: planningPort(db) };
 }
 
 /** create_or_get_plan as the engine runs it: parse the config, resolve, execute. */

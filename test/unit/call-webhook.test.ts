@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import {
@@ -8,10 +7,10 @@ import {
   callWebhook,
   encodeBody,
   type WebhookAuth,
-} from "../../worker/actions/call-webhook";
-import type { ActionContext, ActionDeps } from "../../worker/actions/types";
+} from "../../worker/nodes/call-webhook";
+import type { ActionContext, NodeDeps } from "../../worker/engine/step";
 import { type Config, ConfigSchema } from "../../worker/config";
-import { actionContext, testScope } from "../support/action-context";
+import { actionContext, testDeps, testScope } from "../support/action-context";
 
 const HOOK_SECRET = "whsec_dGVzdC1ob29rLXNlY3JldC0wMDAwMDAwMDAwMDA=";
 const credentials = new Map([
@@ -34,15 +33,13 @@ function context(over: Partial<ActionContext> = {}) {
 /** Deps whose fetch records calls and answers 200, for paths that must (or must not) reach it. */
 function recordingDeps(allowed = "") {
   const calls: Request[] = [];
-  const deps: ActionDeps = {
+  const deps = testDeps({
     config: testConfig(allowed),
-    db: env.DB,
-    email: env.EMAIL,
     fetch: async (input, init) => {
       calls.push(new Request(input, init));
       return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
     },
-  };
+  });
   return { deps, calls };
 }
 
@@ -264,7 +261,7 @@ describe("execute builds the request", () => {
 describe("execute scrubs credentials from what comes back", () => {
   it("in any letter case and encoding a server echoes them", async () => {
     const hex = (t: string) => [...new TextEncoder().encode(t)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const deps: ActionDeps = {
+    const deps: NodeDeps = {
       ...recordingDeps().deps,
       fetch: async (req, init) => {
         const auth = new Headers(init?.headers).get("authorization") ?? "";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compare, CONDITION_OPS, type ConditionGroup, type ConditionOp, evaluateGroup } from "../../worker/definition/conditions";
 import { interpolate, type Scope } from "../../worker/definition/interpolate";
-import { TriggerSchema } from "../../worker/definition/schema";
+import { TriggerSchema } from "../../worker/contract/definition";
 import { matchesTrigger } from "../../worker/engine/trigger-match";
 import { testScope } from "../support/action-context";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validateDefinition } from "../../worker/definition/validate";
+import { validateDefinition } from "../../worker/contract/definition";
 import { restockDefinition } from "../support/definitions";
 
 function issuesOf(def: unknown) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nextUnits } from "../../worker/planning/add-items";
-import { compareUtf8, sortUtf8 } from "../../worker/planning/sql";
+import { compareUtf8, sortUtf8 } from "../../worker/db/sql";
 import { buildLines, byVariant, diffLines, itemKey, SCORE_MATCHING, transferKey, type HeldLine, type Line } from "../../worker/planning/lines";
 import type { Candidate, Recommendation } from "../../worker/planning/strategies";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIN_SECRET_LENGTH, REDACTED, redact, redactText, secretForms } from "../../worker/lib/net";
+import { MIN_SECRET_LENGTH, REDACTED, redact, redactText, secretForms } from "../../worker/lib/redact";
 
 describe("redaction", () => {
   it("covers the value, its base64, JSON-escaped and URL-encoded forms and a basic password", () => {

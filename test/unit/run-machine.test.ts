@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { DefinitionSchema, type Definition } from "../../worker/definition/schema";
-import {
-  advance,
-  DEADLINE_MARGIN_MS,
-  INTERRUPTED,
-  MAX_STEP_OUTPUT_BYTES,
-  nextWake,
-  resting,
-  type Clock,
-  type Effect,
-  type RunEvent,
-} from "../../worker/engine/run-machine";
-import { initialState, type RunState } from "../../worker/engine/run-state";
+import { DefinitionSchema, type Definition } from "../../worker/contract/definition";
+import { advance, DEADLINE_MARGIN_MS, INTERRUPTED, MAX_STEP_OUTPUT_BYTES, type Clock, type Effect, type RunEvent } from "../../worker/engine/run-machine";
+import { initialState, nextWake, resting, type RunState } from "../../worker/engine/run-state";
+import type { NodeCatalog } from "../../worker/engine/step";
+import { NODE_CATALOG } from "../../worker/nodes";
 
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");
 const clock = (ms = T0, random = 0.5): Clock => ({ now: new Date(ms), random: () => random });
@@ -27,7 +19,7 @@ function definition(nodes: unknown[], start = (nodes[0] as { id: string }).id): 
   return DefinitionSchema.parse({ name: "Test flow", trigger: { entity: "inventory_item" }, start, nodes });
 }
 
-function begin(def: Definition, data: Record<string, unknown> = { id: "inv_1", sku: "SKU-1", on_hand: 2, tags: ["a"] }) {
+function begin(def: Definition, data: Record<string, unknown> = { id: "inv_1", sku: "SKU-1", on_hand: 2, tags: ["a"] }, catalog: NodeCatalog = NODE_CATALOG) {
   const state = initialState({
     id: "run_1",
     workflow_id: "wf_1",
@@ -35,6 +27,7 @@ function begin(def: Definition, data: Record<string, unknown> = { id: "inv_1", s
     definition: def,
     test: false,
     now: new Date(T0),
+    catalog,
     trigger: {
       id: "evt_1",
       type: "inventory_item.updated",
@@ -45,11 +38,11 @@ function begin(def: Definition, data: Record<string, unknown> = { id: "inv_1", s
       previous: { id: "inv_1", on_hand: 0 },
     },
   });
-  return step(state, def, { type: "start" });
+  return step(state, def, { type: "start" }, clock(), catalog);
 }
 
-function step(state: RunState, def: Definition, event: RunEvent, c: Clock = clock()) {
-  return advance(state, def, event, c);
+function step(state: RunState, def: Definition, event: RunEvent, c: Clock = clock(), catalog: NodeCatalog = NODE_CATALOG) {
+  return advance(state, def, event, c, catalog);
 }
 
 const executes = (effects: Effect[]) => effects.filter((e) => e.type === "execute") as Extract<Effect, { type: "execute" }>[];
@@ -84,6 +77,36 @@ describe("run state machine", () => {
     expect(lines).toContainEqual({ kind: "step", run_id: "run_1", workflow_id: "wf_1", node_id: "b", status: "succeeded", attempt: 1, ms: 250 });
     expect(lines).toContainEqual(expect.objectContaining({ kind: "run", run_id: "run_1", status: "completed", ms: 250 }));
     expect(nextWake(state)).toBeNull();
+  });
+
+  it("answers every event with when to wake the run: an attempt's deadline, a retry, or nothing", () => {
+    const retry = { max_attempts: 2, backoff: "fixed", initial_delay_ms: 1000, max_delay_ms: 1000, jitter: false };
+    const def = definition([hook("a", { retry })]);
+    const started = begin(def);
+    expect(started.wakeAt).toBe(T0 + 120_000 + DEADLINE_MARGIN_MS);
+    const failed = step(started.state, def, { type: "result", node_id: "a", attempt: 1, result: { ok: false, error: "HTTP 503", retryable: true } });
+    expect(failed.wakeAt).toBe(T0 + 1000);
+    const retried = step(failed.state, def, { type: "tick" }, clock(T0 + 1000));
+    expect(retried.wakeAt).toBe(T0 + 1000 + 120_000 + DEADLINE_MARGIN_MS);
+    const done = step(retried.state, def, { type: "result", node_id: "a", attempt: 2, result: ok() }, clock(T0 + 1000));
+    expect(done.state.status).toBe("completed");
+    expect(done.wakeAt).toBeNull();
+    for (const r of [started, failed, retried, done]) expect(r.wakeAt).toBe(nextWake(r.state));
+  });
+
+  it("knows the node types only through the catalog it is handed", () => {
+    const def = definition([hook("a")]);
+    const webhook = NODE_CATALOG.node("call_webhook");
+    if (webhook.kind !== "action") throw new Error("call_webhook is an action");
+    const catalog: NodeCatalog = {
+      counters: ["bytes_sent", "errors"],
+      node: (type) => ({ ...webhook, type, resolve: () => ({ resolved: "by the catalog" }), summary: { counters: ["bytes_sent"], summarize: () => ({ bytes_sent: 3 }) } }),
+    };
+    const { state, effects } = begin(def, undefined, catalog);
+    expect(state.summary).toEqual({ bytes_sent: 0, errors: 0 });
+    expect(executes(effects)[0]!.input).toEqual({ resolved: "by the catalog" });
+    const done = step(state, def, { type: "result", node_id: "a", attempt: 1, result: ok() }, clock(), catalog);
+    expect(done.state.summary).toEqual({ bytes_sent: 3, errors: 0 });
   });
 
   it("makes later steps' output available to interpolation", () => {
@@ -175,7 +198,7 @@ describe("run state machine", () => {
     it("applies full jitter within the exponential ceiling", () => {
       const jittered = definition([hook("a", { retry: { ...policy, jitter: true } })]);
       let { state } = begin(jittered);
-      ({ state } = advance(state, jittered, { type: "result", node_id: "a", attempt: 1, result: fail() }, clock(T0, 0.25)));
+      ({ state } = advance(state, jittered, { type: "result", node_id: "a", attempt: 1, result: fail() }, clock(T0, 0.25), NODE_CATALOG));
       expect(state.steps[0]!.next_attempt_at).toBe(new Date(T0 + 250).toISOString());
     });
 
@@ -331,6 +354,7 @@ describe("run state machine", () => {
         definition: def,
         test: true,
         now: new Date(T0),
+        catalog: NODE_CATALOG,
         trigger: { id: "e", type: "inventory_item.updated", entity: "inventory_item", entity_id: "i", occurred_at: "x", data: { sku: 1 }, previous: null },
       });
       expect(nextWake(pending)).toBe(0);

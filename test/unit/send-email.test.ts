@@ -1,11 +1,10 @@
-import { env } from "cloudflare:workers";
 import PostalMime, { decodeWords } from "postal-mime";
 import { describe, expect, it } from "vitest";
-import { classifyEmailError, SendEmailConfigSchema, SendEmailInputSchema, sendEmail } from "../../worker/actions/send-email";
-import type { ActionContext, ActionDeps } from "../../worker/actions/types";
+import { classifyEmailError, SendEmailConfigSchema, SendEmailInputSchema, sendEmail } from "../../worker/nodes/send-email";
+import type { ActionContext, NodeDeps } from "../../worker/engine/step";
 import { type Config, ConfigSchema } from "../../worker/config";
 import { base64Lines, buildMime, decodeEntities, encodeHeaderWords, htmlToText, messageIdFor, renderBodies } from "../../worker/lib/mime";
-import { actionContext, testScope } from "../support/action-context";
+import { actionContext, testDeps, testScope } from "../support/action-context";
 
 const scope = testScope({ name: "<script>alert('x')</script> & Co", on_hand: 2, emails: ["a@example.com", "b@example.com"], buyer: "buyer@example.com" }, {});
 
@@ -16,25 +15,19 @@ function context(over: Partial<ActionContext> = {}) {
   return actionContext(scope, { nodeId: "mail", ...over });
 }
 
-/** A stand-in binding that records envelopes and fails the recipients it is told to. */
+/** A stand-in email service that records envelopes and fails the recipients it is told to. */
 function fakeEmail(failures: Record<string, Error> = {}) {
   const envelopes: { from: string; to: string }[] = [];
-  const email: SendEmail = {
-    async send(message: EmailMessage | EmailMessageBuilder) {
-      if (!("from" in message) || typeof message.from !== "string" || !("to" in message) || typeof message.to !== "string") {
-        throw new Error("expected a raw EmailMessage");
-      }
-      const failure = failures[message.to];
-      if (failure) throw failure;
-      envelopes.push({ from: message.from, to: message.to });
-      return { messageId: `local-${envelopes.length}` };
-    },
+  const email: NodeDeps["sendEmail"] = async (message) => {
+    const failure = failures[message.to];
+    if (failure) throw failure;
+    envelopes.push({ from: message.from, to: message.to });
   };
   return { email, envelopes };
 }
 
-function deps(email: SendEmail, over: Partial<Config> = {}): ActionDeps {
-  return { config: { ...ConfigSchema.parse({ EMAIL_FROM: "workflows@example.com" }), credentials: new Map(), ...over }, db: env.DB, email, fetch };
+function deps(email: NodeDeps["sendEmail"], over: Partial<Config> = {}): NodeDeps {
+  return testDeps({ config: { ...ConfigSchema.parse({ EMAIL_FROM: "workflows@example.com" }), credentials: new Map(), ...over }, sendEmail: email });
 }
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });

@@ -2,8 +2,13 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import worker from "../../worker/index";
 import { describe, expect, it, vi } from "vitest";
-import { consumeBatch, LIMITS, match, MAX_ATTEMPTS, mirror, read, retryDelay, runName, startRuns } from "../../worker/queue/consumer";
-import type { RunRecord } from "../../worker/run-object";
+import { consumeBatch } from "../../worker/intake/consumer";
+import { match } from "../../worker/intake/match";
+import { mirror } from "../../worker/intake/mirror";
+import { read } from "../../worker/intake/read";
+import { MAX_ATTEMPTS, retryDelay } from "../../worker/intake/settle";
+import { LIMITS, runName, startRuns } from "../../worker/intake/start";
+import type { RunRecord } from "../../worker/run/run-object";
 import { api, json, uid } from "./helpers";
 import { inventoryEvent, postEvents } from "./events-support";
 

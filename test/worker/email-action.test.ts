@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import PostalMime from "postal-mime";
 import { describe, expect, it } from "vitest";
-import { SendEmailConfigSchema, sendEmail } from "../../worker/actions/send-email";
-import type { ActionContext, ActionDeps, ActionResult } from "../../worker/actions/types";
-import { config } from "../../worker/config";
+import { SendEmailConfigSchema, sendEmail } from "../../worker/nodes/send-email";
+import type { ActionContext, ActionResult, NodeDeps } from "../../worker/engine/step";
+import { stepDeps } from "../../worker/run/deps";
 import { uid } from "./helpers";
 import { actionContext, testScope } from "../support/action-context";
 
-const deps = (): ActionDeps => ({ config: config(env), db: env.DB, email: env.EMAIL, fetch });
+/** The deps the run shell gives actions: the real email binding behind the port. */
+const deps = (): NodeDeps => stepDeps(env).deps;
 
 const scope = testScope({ name: "<script>alert(1)</script> Sneaker", on_hand: 2, shop: "Berlin Mitte", buyer: "buyer@example.com" }, { plan: { output: { plan_id: "plan_7", added: 3 } } });
 

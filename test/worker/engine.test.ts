@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import PostalMime from "postal-mime";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { RunObject } from "../../worker/run-object";
+import type { RunObject } from "../../worker/run/run-object";
 import { api, json, uid } from "./helpers";
 import { createWorkflow, fireAt, noJitter, program, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
 

@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { api, json, uid } from "./helpers";
 import { inventoryEvent, postBytes, postEvents } from "./events-support";
-import { INBOX_SHARDS, type InboxObject } from "../../worker/inbox-object";
-import { pickShard } from "../../worker/queue/consumer";
+import type { InboxObject } from "../../worker/intake/inbox-object";
+import { INBOX_SHARDS, pickShard } from "../../worker/intake/shards";
 
 const encoder = new TextEncoder();
 

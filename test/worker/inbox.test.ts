@@ -1,10 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { parseEvents, type EntityEvent } from "../../worker/events/envelope";
-import { bootId, InboxObject, INLINE_BYTES, MAX_PENDING } from "../../worker/inbox-object";
+import { parseEvents, type EntityEvent } from "../../worker/intake/envelope";
+import { bootId, InboxObject, INLINE_BYTES, MAX_PENDING } from "../../worker/intake/inbox-object";
 import { snapshotCounters } from "../../worker/lib/metrics";
-import { pickShard, runName } from "../../worker/queue/consumer";
+import { pickShard } from "../../worker/intake/shards";
+import { runName } from "../../worker/intake/start";
 import { api, json, uid } from "./helpers";
 import { inventoryEvent, postEvents } from "./events-support";
 

@@ -1,7 +1,7 @@
 /** create_or_get_plan: creating, reusing and scoping plans. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createOrGetPlan } from "../../worker/actions/create-or-get-plan";
+import { createOrGetPlan } from "../../worker/nodes/create-or-get-plan";
 import { DateSpecError } from "../../worker/definition/date-spec";
 import { ctxOf, depsOf, NOW, planStep, scopeOf, triggerOf } from "../support/plan-fixtures";
 import { uid } from "./helpers";

@@ -1,7 +1,7 @@
 /** add_items_to_plan: how it fails, and what it records as its input. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { addItemsToPlan } from "../../worker/actions/add-items-to-plan";
+import { addItemsToPlan } from "../../worker/nodes/add-items-to-plan";
 import { ctxOf, depsOf, itemsStep, newPlan, NOW, restockPlan, scopeOf, triggerOf, world } from "../support/plan-fixtures";
 import { uid } from "./helpers";
 

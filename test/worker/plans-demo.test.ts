@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { parseEvents } from "../../worker/events/envelope";
-import { validateDefinition } from "../../worker/definition/validate";
-import type { RunRecord } from "../../worker/run-object";
+import { parseEvents } from "../../worker/intake/envelope";
+import { validateDefinition } from "../../worker/contract/definition";
+import type { RunRecord } from "../../worker/run/run-object";
 // @ts-expect-error -- plain ES modules without type declarations (scripts run under Node)
 import { demoData, demoWorkflows, fitsScenario, scenarioEvent, SCENARIOS } from "../../scripts/demo/data.mjs";
 // @ts-expect-error -- as above

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { addItemsToPlan } from "../../worker/actions/add-items-to-plan";
-import { createOrGetPlan } from "../../worker/actions/create-or-get-plan";
-import type { ActionContext } from "../../worker/actions/types";
-import { config } from "../../worker/config";
+import { addItemsToPlan } from "../../worker/nodes/add-items-to-plan";
+import { createOrGetPlan } from "../../worker/nodes/create-or-get-plan";
+import type { ActionContext } from "../../worker/engine/step";
 import type { Scope } from "../../worker/definition/interpolate";
 import { upsertStatements } from "../../worker/entities";
 import { newId } from "../../worker/lib/ids";
+import { stepDeps } from "../../worker/run/deps";
 import { api, json, uid } from "./helpers";
 
 const NOW = new Date("2026-11-22T10:00:00Z");
@@ -24,7 +24,7 @@ const ctx = (nodeId: string): ActionContext => ({
   checkpoint: undefined,
   log: () => {},
 });
-const deps = () => ({ config: config(env), db: env.DB, email: env.EMAIL, fetch });
+const deps = () => stepDeps(env).deps;
 
 async function plan(kind: string, name = uid("plan"), extra: Record<string, unknown> = {}): Promise<string> {
   const input = createOrGetPlan.resolve!(createOrGetPlan.configSchema.parse({ kind, name, ...extra }), scope, NOW);

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { RunObject } from "../../worker/run-object";
+import type { RunObject } from "../../worker/run/run-object";
 import { api, json, uid } from "./helpers";
 import { createWorkflow, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
 

@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEADLINE_MARGIN_MS, DEFAULT_STEP_TIMEOUT_MS, INTERRUPTED, MAX_STEP_OUTPUT_BYTES } from "../../worker/engine/run-machine";
 import type { RunState } from "../../worker/engine/run-state";
-import type { RunObject } from "../../worker/run-object";
+import type { RunObject } from "../../worker/run/run-object";
 import { api, uid } from "./helpers";
 import { alarmOf, createWorkflow, fireAt, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
 
@@ -94,5 +95,23 @@ describe("restarts", () => {
     const calls = await received(bucket);
     expect(calls).toHaveLength(2);
     expect(calls[1]!.headers["idempotency-key"]).toBe(calls[0]!.headers["idempotency-key"]);
+  });
+});
+
+describe("starting", () => {
+  it("refuses a version that does not exist with an error naming it, and holds no run until a real one starts", async () => {
+    const stub = env.RUNS.get(env.RUNS.idFromName(uid("start")));
+    const workflowId = await createWorkflow([webhook(uid("start"))]);
+    const trigger = { id: uid("evt"), type: "inventory_item.updated", entity: "inventory_item", entity_id: uid("inv"), occurred_at: new Date().toISOString(), data: {}, previous: null };
+    // Over RPC only the message of an error arrives: it is all the caller has to go on.
+    const refused = await stub.start({ workflow_id: workflowId, workflow_version: 7, trigger, test: true }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(Error);
+    expect(refused).toHaveProperty("message", `Workflow ${workflowId} has no version 7`);
+    expect(await stub.snapshot()).toBeNull();
+    const started = await stub.start({ workflow_id: workflowId, workflow_version: 1, trigger, test: true });
+    expect(started).toMatchObject({ created: true });
   });
 });

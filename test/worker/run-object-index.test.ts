@@ -2,8 +2,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { upsertRunStatement, type RunIndexWrite } from "../../worker/db/run-index";
-import { emptySummary, type RunState } from "../../worker/engine/run-state";
-import type { RunObject } from "../../worker/run-object";
+import type { RunState } from "../../worker/engine/run-state";
+import { emptySummary } from "../../worker/nodes";
+import { IndexWriter } from "../../worker/run/index-writer";
+import type { RunObject } from "../../worker/run/run-object";
+import { RunStorage } from "../../worker/run/storage";
 import { uid } from "./helpers";
 import { fireAt, settled, startTest, stubOf, webhook } from "./run-object-support";
 
@@ -56,17 +59,8 @@ describe("the D1 index of runs", () => {
     expect(done.run.status).toBe("completed");
     expect((await rowOf(id))!.status).toBe("completed");
 
-    // That write lands now, after the final one.
-    const written = await runInDurableObject(stubOf(id), async (obj: RunObject) => {
-      const shell = obj as unknown as { state: RunState; writeIndex(): Promise<boolean> };
-      const current = shell.state;
-      shell.state = stale;
-      try {
-        return await shell.writeIndex();
-      } finally {
-        shell.state = current;
-      }
-    });
+    // That write lands now, after the final one: the run's writer over the run's own storage.
+    const written = await runInDurableObject(stubOf(id), (_obj: RunObject, state) => new IndexWriter(new RunStorage(state.storage.kv), env.DB).write(stale));
     expect(written).toBe(true);
     expect(await rowOf(id)).toMatchObject({ status: "completed", steps: JSON.stringify({ pause: "succeeded", notify: "succeeded" }) });
     // The run knows its row is current: no alarm is left to write it again.

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { RunObject, RunRecord } from "../../worker/run-object";
+import type { RunObject, RunRecord } from "../../worker/run/run-object";
 import { api, json, uid } from "./helpers";
 
 /*

@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { RunObject } from "../../worker/run-object";
+import type { RunObject } from "../../worker/run/run-object";
 import { api, json, uid } from "./helpers";
 
 const HOUR = 3_600_000;

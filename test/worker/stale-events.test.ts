@@ -2,8 +2,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
-import { runName } from "../../worker/queue/consumer";
-import type { RunRecord } from "../../worker/run-object";
+import { runName } from "../../worker/intake/start";
+import type { RunRecord } from "../../worker/run/run-object";
 import { inventoryEvent } from "./events-support";
 import { api, json, uid } from "./helpers";
 

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { CallWebhookConfigSchema, callWebhook } from "../../worker/actions/call-webhook";
-import type { ActionContext, ActionDeps, ActionResult } from "../../worker/actions/types";
-import { config } from "../../worker/config";
+import { CallWebhookConfigSchema, callWebhook } from "../../worker/nodes/call-webhook";
+import type { ActionContext, ActionResult, NodeDeps } from "../../worker/engine/step";
+import { stepDeps } from "../../worker/run/deps";
 import { uid } from "./helpers";
 import { actionContext, testScope } from "../support/action-context";
 
@@ -28,14 +28,9 @@ const TOKEN = "demo-token"; // CREDENTIAL_DEMO_ERP in vitest.config.ts
 const BASIC = "ops:pa55-w0rd";
 
 /** The real deps; basic auth needs a user:password credential, which the test env does not define. */
-function realDeps(over: Partial<ActionDeps["config"]> = {}): ActionDeps {
-  const cfg = config(env);
-  return {
-    config: { ...cfg, credentials: new Map([...cfg.credentials, ["BASIC_ERP", BASIC]]), ...over },
-    db: env.DB,
-    email: env.EMAIL,
-    fetch,
-  };
+function realDeps(over: Partial<NodeDeps["config"]> = {}): NodeDeps {
+  const real = stepDeps(env).deps;
+  return { ...real, config: { ...real.config, credentials: new Map([...real.config.credentials, ["BASIC_ERP", BASIC]]), ...over } };
 }
 
 const scope = testScope({ sku: "SKU-1", on_hand: 2 }, { plan: { output: { plan_id: "plan_7" } } });

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DefinitionSchema } from "../../worker/definition/schema";
-import { ConcurrentSaveError, db, getWorkflow, saveVersion, setStatus, type WorkflowRecord } from "../../worker/db/workflow-store";
-import { indexTags } from "../../worker/engine/trigger-match";
+import { DefinitionSchema } from "../../worker/contract/definition";
+import { db } from "../../worker/db/sql";
+import { indexTags } from "../../worker/definition/trigger";
+import { ConcurrentSaveError, getWorkflow, saveVersion, setStatus, type WorkflowRecord } from "../../worker/workflows/store";
 import { restockDefinition } from "../support/definitions";
 import { api, json, uid } from "./helpers";
 

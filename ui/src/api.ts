@@ -3,18 +3,18 @@
  * zod schemas through `import type`, so the bundle carries no schema code. Every failure becomes
  * an ApiError with a sentence a person can read; callers show it, never swallow it.
  */
-import type { RunSummary } from "../../worker/actions/types";
-import type { PlanKind } from "../../worker/actions/plan-common";
+import type { RunSummary } from "../../worker/nodes";
+import type { PlanKind } from "../../worker/planning/plan";
 import type { EventKind, TriggerEntity } from "../../worker/definition/common";
-import type { Definition, DefinitionInput, Trigger } from "../../worker/definition/schema";
-import type { WorkflowStatus } from "../../worker/engine/workflow-status";
+import type { Definition, DefinitionInput, Trigger } from "../../worker/contract/definition";
+import type { WorkflowStatus } from "../../worker/definition/workflow-status";
 import type { RUN_STATUSES, STEP_STATUSES } from "../../worker/engine/run-state";
 import type { EntityKind, EntitySnapshot } from "../../worker/entities";
 import type { ErrorBody, Issue } from "../../worker/errors";
-import type { Plan, PLAN_STATUSES, PlanItemSchema } from "../../worker/planning/plan-store";
+import type { Plan, PLAN_STATUSES, PlanItemSchema } from "../../worker/planning/plan";
 import type { RunSchema } from "../../worker/routes/runs";
 import type { z } from "zod";
-import type { WorkflowRecord } from "../../worker/definition/workflow-record";
+import type { WorkflowRecord } from "../../worker/workflows/store";
 
 export type { Definition, DefinitionInput, Issue, PlanKind, RunSummary, Trigger, TriggerEntity, EventKind, WorkflowStatus };
 

@@ -1,5 +1,3 @@
-import type { RunSummary } from "../actions/types";
-
 /** What the D1 index holds of a run: enough to list, filter and count; the rest is in its object. */
 export interface RunIndexRow {
   id: string;
@@ -15,7 +13,8 @@ export interface RunIndexRow {
   started_at: number;
   finished_at: number | null;
   error: string | null;
-  summary: RunSummary;
+  /** The run's summary counters by name (the node registry names them). */
+  summary: Record<string, number> | null;
   steps: Record<string, string>;
 }
 

@@ -1,13 +1,60 @@
 import type { Issue } from "../errors";
+import type { RetryPolicy } from "./common";
 import { checkPath, collectReferences, parsePath } from "./interpolate";
-import { successors, type Definition, type WorkflowNode } from "./schema";
+
+/**
+ * A node as the graph rules and the engine see it, whatever its type: the schema of each type
+ * (worker/contract/definition.ts, built from the node registry) gives a branching node `then` and
+ * `else`, every other node `next`.
+ */
+export interface FlowNode {
+  id: string;
+  type: string;
+  config: unknown;
+  next?: string | undefined;
+  then?: string | undefined;
+  else?: string | undefined;
+  retry?: RetryPolicy | undefined;
+  timeout_ms?: number | undefined;
+  on_error: "fail" | "continue";
+}
+
+/** A definition as the graph rules and the engine see it. */
+export interface FlowDefinition {
+  name: string;
+  trigger: { conditions?: unknown };
+  start: string;
+  nodes: readonly FlowNode[];
+}
+
+/** The nodes a node may go to next, with the key that names each. */
+export function successors(node: FlowNode): { key: "next" | "then" | "else"; id: string }[] {
+  const out: { key: "next" | "then" | "else"; id: string }[] = [];
+  if (node.then) out.push({ key: "then", id: node.then });
+  if (node.else) out.push({ key: "else", id: node.else });
+  if (node.next) out.push({ key: "next", id: node.next });
+  return out;
+}
+
+/** Nodes reachable from `from`, itself included; ids that name no node are left out. */
+export function reachable(from: string | undefined, byId: ReadonlyMap<string, FlowNode>): Set<string> {
+  const seen = new Set<string>();
+  const stack = from ? [from] : [];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id) || !byId.has(id)) continue;
+    seen.add(id);
+    for (const s of successors(byId.get(id)!)) stack.push(s.id);
+  }
+  return seen;
+}
 
 /**
  * Graph rules of SPEC §7 on a definition that already passed the schema: unique ids, every
  * reference names a node, no cycle, every node reachable from `start`, and every `{{path}}`
  * can resolve (`steps.x` only for a node that runs before).
  */
-export function graphIssues(def: Definition): Issue[] {
+export function graphIssues(def: FlowDefinition): Issue[] {
   const issues: Issue[] = [];
   const index = new Map<string, number>();
   def.nodes.forEach((node, i) => {
@@ -41,16 +88,9 @@ export function graphIssues(def: Definition): Issue[] {
     return issues;
   }
 
-  const reachable = new Set<string>();
-  const stack = [def.start];
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (reachable.has(id)) continue;
-    reachable.add(id);
-    for (const s of successors(byId.get(id)!)) stack.push(s.id);
-  }
+  const reached = reachable(def.start, byId);
   def.nodes.forEach((node, i) => {
-    if (!reachable.has(node.id)) {
+    if (!reached.has(node.id)) {
       issues.push({ path: `nodes.${i}`, message: `Node "${node.id}" cannot be reached from the start node` });
     }
   });
@@ -70,7 +110,7 @@ export function graphIssues(def: Definition): Issue[] {
       const step = parts[1]!;
       if (!byId.has(step)) issues.push({ path: at, message: `"{{${ref.path}}}": no node has the id "${step}"` });
       else if (step === node.id) issues.push({ path: at, message: `"{{${ref.path}}}": a node cannot use its own output` });
-      else if (reachable.has(node.id) && !ancestors.get(node.id)?.has(step)) {
+      else if (reached.has(node.id) && !ancestors.get(node.id)?.has(step)) {
         issues.push({ path: at, message: `"{{${ref.path}}}": "${step}" does not run before "${node.id}"` });
       }
     }
@@ -88,7 +128,7 @@ export function graphIssues(def: Definition): Issue[] {
 
 function findCycle(
   start: string,
-  byId: Map<string, WorkflowNode>,
+  byId: Map<string, FlowNode>,
 ): { path: string[]; edge: [string, string] } | undefined {
   const state = new Map<string, "open" | "done">();
   const trail: string[] = [];
@@ -114,7 +154,7 @@ function findCycle(
 }
 
 /** For every node reachable from start, the nodes that may have run before it. */
-function ancestorSets(start: string, byId: Map<string, WorkflowNode>): Map<string, Set<string>> {
+function ancestorSets(start: string, byId: Map<string, FlowNode>): Map<string, Set<string>> {
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = (id: string) => {
@@ -135,16 +175,4 @@ function ancestorSets(start: string, byId: Map<string, WorkflowNode>): Map<strin
     }
   }
   return result;
-}
-
-/** Credential names a definition references, with the path of each reference. */
-export function credentialReferences(def: Definition): { name: string; path: string }[] {
-  const out: { name: string; path: string }[] = [];
-  def.nodes.forEach((node, i) => {
-    const auth = (node.config as { auth?: { credential?: string } }).auth;
-    if (node.type === "call_webhook" && auth?.credential) {
-      out.push({ name: auth.credential, path: `nodes.${i}.config.auth.credential` });
-    }
-  });
-  return out;
 }

@@ -1,21 +1,17 @@
-import { nodeModule } from "../actions";
-import type { ActionModule, ActionResult, RunSummary } from "../actions/types";
-import { durationMs, type WaitConfig } from "../actions/wait";
-import type { ConditionGroup } from "../definition/conditions";
-import { evaluateGroup } from "../definition/conditions";
-import { parseCalendarDate, resolveDateSpec, utcDate } from "../definition/date-spec";
-import { interpolate, type Scope } from "../definition/interpolate";
-import { successors, type Definition, type WorkflowNode } from "../definition/schema";
+import { reachable, type FlowDefinition, type FlowNode } from "../definition/graph";
+import { interpolate } from "../definition/interpolate";
 import { utf8Bytes } from "../lib/json";
 import { backoffDelay, DEFAULT_RETRY } from "./backoff";
-import { isTerminal, type LogEntry, type RunState, type StepState, type StepStatus } from "./run-state";
+import { isTerminal, nextWake, runLine, runScope, stepLine, type LogEntry, type LogLine, type RunState, type StepState } from "./run-state";
+import type { ActionResult, NodeCatalog } from "./step";
 
 /*
- * The run state machine. Pure: `advance(state, definition, event, clock)` returns the next state
- * and the effects the Durable Object shell must carry out; it touches no binding and no clock of
- * its own. The shell persists the returned state before it performs any effect, so an effect is
- * always preceded by the record of its attempt. Only events advance a run: loading its state
- * does nothing, and an attempt cut off by a restart is found by the alarm at its deadline.
+ * The run state machine. Pure: `advance(state, definition, event, clock, catalog)` returns the
+ * next state, the effects the Durable Object shell must carry out and when to wake the run next;
+ * it touches no binding and no clock of its own, and knows the node types only through the
+ * catalog it is handed. The shell persists the returned state before it performs any effect, so
+ * an effect is always preceded by the record of its attempt. Only events advance a run: loading
+ * its state does nothing, and an attempt cut off by a restart is found by the alarm at its deadline.
  */
 
 export type RunEvent =
@@ -28,7 +24,7 @@ export type RunEvent =
 export type Effect =
   | { type: "execute"; node_id: string; attempt: number; input: unknown; checkpoint: unknown; timeout_ms: number }
   | { type: "artifact"; node_id: string; name: string; content_type: string; content: string }
-  | { type: "log"; line: Record<string, string | number | boolean | null> };
+  | { type: "log"; line: LogLine };
 
 export interface Clock {
   now: Date;
@@ -51,8 +47,18 @@ export const INTERRUPTED = "Interrupted: the attempt never reported back (the ru
  */
 export const MAX_STEP_OUTPUT_BYTES = 1024 * 1024;
 
-export function advance(state: RunState, def: Definition, event: RunEvent, clock: Clock): { state: RunState; effects: Effect[] } {
-  const m = new Machine(state, def, clock);
+/**
+ * One event applied to a run. `wakeAt` is `nextWake` of the new state: when the shell must wake
+ * the run (epoch ms), or null when nothing is scheduled.
+ */
+export function advance(
+  state: RunState,
+  def: FlowDefinition,
+  event: RunEvent,
+  clock: Clock,
+  catalog: NodeCatalog,
+): { state: RunState; effects: Effect[]; wakeAt: number | null } {
+  const m = new Machine(state, def, clock, catalog);
   switch (event.type) {
     case "start":
       m.start();
@@ -67,70 +73,22 @@ export function advance(state: RunState, def: Definition, event: RunEvent, clock
       m.cancel();
       break;
   }
-  return { state: m.s, effects: m.effects };
-}
-
-const currentStep = (state: RunState) => (state.current ? state.steps.find((s) => s.node_id === state.current) : undefined);
-
-/**
- * When the shell must wake the run next (epoch ms), or null when nothing is scheduled: a retry,
- * the end of a wait, a continuation, or the deadline of an action in flight — so the alarm is
- * armed for as long as an attempt is open.
- */
-export function nextWake(state: RunState): number | null {
-  if (state.status === "pending") return 0;
-  if (state.status !== "running") return null;
-  const step = currentStep(state);
-  const at = step?.next_attempt_at ?? step?.wake_at ?? step?.deadline_at;
-  return at ? Date.parse(at) : null;
-}
-
-/** The run ended, or sleeps until a retry or a wake-up with no action in flight. */
-export function resting(state: RunState): boolean {
-  if (isTerminal(state.status)) return true;
-  const step = currentStep(state);
-  return state.status === "running" && !step?.deadline_at && nextWake(state) !== null;
-}
-
-/** The values `{{...}}` can reach while a run is at `now`. */
-export function runScope(state: RunState, now: Date): Scope {
-  const steps: Scope["steps"] = {};
-  for (const s of state.steps) if (s.output !== null && s.output !== undefined) steps[s.node_id] = { output: s.output };
-  return {
-    trigger: state.trigger,
-    steps,
-    workflow: { id: state.workflow_id, name: state.workflow_name, version: state.workflow_version },
-    run: { id: state.id },
-    now: now.toISOString(),
-    today: utcDate(now),
-  };
-}
-
-/** Nodes reachable from `from`, itself included. */
-function reachable(from: string | undefined, nodes: Map<string, WorkflowNode>): Set<string> {
-  const seen = new Set<string>();
-  const stack = from ? [from] : [];
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (seen.has(id) || !nodes.has(id)) continue;
-    seen.add(id);
-    for (const s of successors(nodes.get(id)!)) stack.push(s.id);
-  }
-  return seen;
+  return { state: m.s, effects: m.effects, wakeAt: nextWake(m.s) };
 }
 
 class Machine {
   readonly s: RunState;
   readonly effects: Effect[] = [];
-  private readonly nodes: Map<string, WorkflowNode>;
+  private readonly nodes: Map<string, FlowNode>;
   private readonly position = new Map<string, number>();
   private readonly copied = new Set<number>();
   private readonly iso: string;
 
   constructor(
     state: RunState,
-    private readonly def: Definition,
+    private readonly def: FlowDefinition,
     private readonly clock: Clock,
+    private readonly catalog: NodeCatalog,
   ) {
     // Copy on write: untouched steps keep their identity, so the shell persists only what changed.
     this.s = { ...state, rev: state.rev + 1, steps: [...state.steps], summary: { ...state.summary } };
@@ -153,41 +111,21 @@ class Machine {
     return this.s.steps[i]!;
   }
 
-  private node(id: string): WorkflowNode {
+  private node(id: string): FlowNode {
     return this.nodes.get(id)!;
   }
 
+  /** Whether a node branches to then / else (its type's module is a condition). */
+  private branches(node: FlowNode): boolean {
+    return this.catalog.node(node.type).kind === "condition";
+  }
+
   private logStep(st: StepState, extra: Record<string, string | number | null> = {}) {
-    const started = st.attempts.at(-1)?.started_at ?? st.started_at;
-    const ms = st.finished_at && started ? Date.parse(st.finished_at) - Date.parse(started) : 0;
-    this.effects.push({
-      type: "log",
-      line: {
-        kind: "step",
-        run_id: this.s.id,
-        workflow_id: this.s.workflow_id,
-        node_id: st.node_id,
-        status: st.status,
-        attempt: st.attempts.length,
-        ms,
-        ...extra,
-      },
-    });
+    this.effects.push({ type: "log", line: stepLine(this.s, st, extra) });
   }
 
   private logRun() {
-    this.effects.push({
-      type: "log",
-      line: {
-        kind: "run",
-        run_id: this.s.id,
-        workflow_id: this.s.workflow_id,
-        status: this.s.status,
-        test: this.s.test,
-        ms: this.s.finished_at ? Date.parse(this.s.finished_at) - Date.parse(this.s.started_at) : 0,
-        ...(this.s.error ? { error: this.s.error } : {}),
-      },
-    });
+    this.effects.push({ type: "log", line: runLine(this.s) });
   }
 
   private addLog(st: StepState, message: string) {
@@ -216,7 +154,7 @@ class Machine {
     } else if (st.next_attempt_at && Date.parse(st.next_attempt_at) <= now) {
       this.beginAttempt(id);
     } else if (st.wake_at && Date.parse(st.wake_at) <= now) {
-      if (st.type === "wait") {
+      if (this.catalog.node(st.type).kind === "wait") {
         const edit = this.edit(id);
         edit.output = { waited_until: st.wake_at };
         this.succeed(id);
@@ -248,8 +186,7 @@ class Machine {
       if (r.artifact) {
         this.effects.push({ type: "artifact", node_id: nodeId, name: r.artifact.name, content_type: r.artifact.contentType, content: r.artifact.content });
       }
-      const module = nodeModule(st.type) as ActionModule;
-      this.addSummary(module.summarize?.(r.output) ?? {});
+      this.addSummary(this.catalog.node(st.type).summary?.summarize(r.output) ?? {});
       this.succeed(nodeId);
       return;
     }
@@ -297,11 +234,11 @@ class Machine {
     st.status = "running";
     st.started_at = this.iso;
     const scope = runScope(this.s, this.clock.now);
-    if (node.type === "condition") return this.decide(id, node.config as ConditionGroup, scope);
-    if (node.type === "wait") return this.sleep(id, node.config as WaitConfig, scope);
+    const module = this.catalog.node(node.type);
+    if (module.kind === "condition") return this.decide(id, () => module.decide(node.config, scope));
+    if (module.kind === "wait") return this.sleep(id, () => module.until(node.config, scope, this.clock.now));
     let input: unknown;
     try {
-      const module = nodeModule(node.type) as ActionModule;
       input = module.resolve ? module.resolve(node.config, scope, this.clock.now) : interpolate(node.config, scope);
     } catch (err) {
       this.logStep(st);
@@ -311,28 +248,27 @@ class Machine {
     this.beginAttempt(id);
   }
 
-  private decide(id: string, group: ConditionGroup, scope: Scope): void {
+  /** A condition step: decided at once, it succeeds with the branch taken. */
+  private decide(id: string, evaluate: () => { input: unknown; result: boolean }): void {
     const st = this.edit(id);
-    let evaluated: ReturnType<typeof evaluateGroup>;
+    let decision: { input: unknown; result: boolean };
     try {
-      evaluated = evaluateGroup(group, (operand, missingOk) => interpolate(operand, scope, { missingOk }));
+      decision = evaluate();
     } catch (err) {
       this.logStep(st);
       return this.fail(id, message(err));
     }
-    st.input = { ...(group.all ? { all: evaluated.all } : {}), ...(group.any ? { any: evaluated.any } : {}) };
-    st.output = { result: evaluated.result, branch: evaluated.result ? "then" : "else" };
+    st.input = decision.input;
+    st.output = { result: decision.result, branch: decision.result ? "then" : "else" };
     this.succeed(id);
   }
 
-  private sleep(id: string, config: WaitConfig, scope: Scope): void {
+  /** A wait step: sleeps until `until` (epoch ms) on the alarm, or succeeds at once when it has passed. */
+  private sleep(id: string, wakeUp: () => number): void {
     const st = this.edit(id);
     let until: number;
     try {
-      until =
-        "duration" in config
-          ? this.clock.now.getTime() + durationMs(config.duration)
-          : parseCalendarDate(resolveDateSpec(config.until, scope, this.clock.now))!;
+      until = wakeUp();
     } catch (err) {
       this.logStep(st);
       return this.fail(id, message(err));
@@ -380,7 +316,7 @@ class Machine {
     st.wake_at = null;
     this.logStep(st);
     const node = this.node(id);
-    if (node.type === "condition") {
+    if (this.branches(node)) {
       const taken = (st.output as { result: boolean }).result ? node.then : node.else;
       const other = (st.output as { result: boolean }).result ? node.else : node.then;
       this.skipBranch(other, taken);
@@ -396,15 +332,15 @@ class Machine {
     st.finished_at = this.iso;
     st.next_attempt_at = null;
     st.wake_at = null;
-    this.s.summary.errors += 1;
+    this.s.summary.errors = (this.s.summary.errors ?? 0) + 1;
     this.addLog(st, `Failed: ${error}`);
     this.logStep(st);
     const node = this.node(id);
     if (node.on_error === "continue") {
       // A condition that cannot be evaluated goes on as if it were false.
-      const next = node.type === "condition" ? node.else : node.next;
-      if (node.type === "condition") this.skipBranch(node.then, node.else);
-      return this.goTo(next);
+      if (!this.branches(node)) return this.goTo(node.next);
+      this.skipBranch(node.then, node.else);
+      return this.goTo(node.else);
     }
     this.finish("failed", `Step "${id}" failed: ${error}`);
   }
@@ -439,8 +375,8 @@ class Machine {
     this.logRun();
   }
 
-  private addSummary(delta: Partial<RunSummary>) {
-    for (const [k, v] of Object.entries(delta) as [keyof RunSummary, number][]) this.s.summary[k] += v;
+  private addSummary(delta: Partial<Record<string, number>>) {
+    for (const [k, v] of Object.entries(delta)) this.s.summary[k] = (this.s.summary[k] ?? 0) + (v ?? 0);
   }
 }
 
@@ -461,9 +397,4 @@ function formatDelay(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.round(ms / 60_000)} min`;
-}
-
-/** The status every step has, for the D1 index. */
-export function stepStatuses(state: RunState): Record<string, StepStatus> {
-  return Object.fromEntries(state.steps.map((s) => [s.node_id, s.status]));
 }

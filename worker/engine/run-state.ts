@@ -1,7 +1,8 @@
 import { z } from "zod";
-import type { RunSummary } from "../actions/types";
+import { utcDate } from "../definition/date-spec";
+import type { FlowDefinition } from "../definition/graph";
 import type { Scope } from "../definition/interpolate";
-import type { Definition } from "../definition/schema";
+import type { NodeCatalog } from "./step";
 
 export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -75,30 +76,23 @@ export interface RunState {
   started_at: string;
   finished_at: string | null;
   error: string | null;
-  summary: RunSummary;
+  /** The counters of SPEC §10 by name: every counter of the node catalog the run started with. */
+  summary: Record<string, number>;
   /** One per node of the pinned version, in definition order, from the start of the run. */
   steps: StepState[];
   /** The node being executed or waited on; null before start and after the end. */
   current: string | null;
 }
 
-export const emptySummary = (): RunSummary => ({
-  plans_created: 0,
-  items_added: 0,
-  items_skipped: 0,
-  emails_sent: 0,
-  webhooks_called: 0,
-  errors: 0,
-});
-
 export function initialState(input: {
   id: string;
   workflow_id: string;
   workflow_version: number;
-  definition: Definition;
+  definition: Pick<FlowDefinition, "name" | "nodes">;
   trigger: TriggerInfo;
   test: boolean;
   now: Date;
+  catalog: NodeCatalog;
 }): RunState {
   return {
     id: input.id,
@@ -112,7 +106,7 @@ export function initialState(input: {
     started_at: input.now.toISOString(),
     finished_at: null,
     error: null,
-    summary: emptySummary(),
+    summary: Object.fromEntries(input.catalog.counters.map((c) => [c, 0])),
     steps: input.definition.nodes.map((n) => ({
       node_id: n.id,
       type: n.type,
@@ -129,5 +123,69 @@ export function initialState(input: {
       deadline_at: null,
     })),
     current: null,
+  };
+}
+
+const currentStep = (state: RunState) => (state.current ? state.steps.find((s) => s.node_id === state.current) : undefined);
+
+/**
+ * When the shell must wake the run next (epoch ms), or null when nothing is scheduled: a retry,
+ * the end of a wait, a continuation, or the deadline of an action in flight — so the alarm is
+ * armed for as long as an attempt is open.
+ */
+export function nextWake(state: RunState): number | null {
+  if (state.status === "pending") return 0;
+  if (state.status !== "running") return null;
+  const step = currentStep(state);
+  const at = step?.next_attempt_at ?? step?.wake_at ?? step?.deadline_at;
+  return at ? Date.parse(at) : null;
+}
+
+/** The run ended, or sleeps until a retry or a wake-up with no action in flight. */
+export function resting(state: RunState): boolean {
+  if (isTerminal(state.status)) return true;
+  const step = currentStep(state);
+  return state.status === "running" && !step?.deadline_at && nextWake(state) !== null;
+}
+
+/** The values `{{...}}` can reach while a run is at `now`. */
+export function runScope(state: RunState, now: Date): Scope {
+  const steps: Scope["steps"] = {};
+  for (const s of state.steps) if (s.output !== null && s.output !== undefined) steps[s.node_id] = { output: s.output };
+  return {
+    trigger: state.trigger,
+    steps,
+    workflow: { id: state.workflow_id, name: state.workflow_name, version: state.workflow_version },
+    run: { id: state.id },
+    now: now.toISOString(),
+    today: utcDate(now),
+  };
+}
+
+/** The status every step has, for the D1 index. */
+export function stepStatuses(state: RunState): Record<string, StepStatus> {
+  return Object.fromEntries(state.steps.map((s) => [s.node_id, s.status]));
+}
+
+/** One line of the JSON log (README, "Following runs"). */
+export type LogLine = Record<string, string | number | boolean | null>;
+
+/** How a step's transition shows in the log: its status, attempt and how long the attempt took. */
+export function stepLine(run: RunState, st: StepState, extra: Record<string, string | number | null> = {}): LogLine {
+  const started = st.attempts.at(-1)?.started_at ?? st.started_at;
+  const ms = st.finished_at && started ? Date.parse(st.finished_at) - Date.parse(started) : 0;
+  return { kind: "step", run_id: run.id, workflow_id: run.workflow_id, node_id: st.node_id, status: st.status, attempt: st.attempts.length, ms, ...extra };
+}
+
+/** How a run's start and end show in the log. */
+export function runLine(run: RunState): LogLine {
+  return {
+    kind: "run",
+    run_id: run.id,
+    workflow_id: run.workflow_id,
+    status: run.status,
+    test: run.test,
+    ms: run.finished_at ? Date.parse(run.finished_at) - Date.parse(run.started_at) : 0,
+    ...(run.error ? { error: run.error } : {}),
   };
 }

@@ -1,20 +1,6 @@
 import { evaluateGroup } from "../definition/conditions";
 import { interpolate, type Scope } from "../definition/interpolate";
-import type { Trigger } from "../definition/schema";
-import type { TagFilter } from "../definition/common";
-
-/** The tag rows a trigger is indexed under: its include tags, or "*" when it has none. */
-export const ANY_TAG = "*";
-export function indexTags(trigger: Pick<Trigger, "tags">): string[] {
-  return trigger.tags.include.length > 0 ? [...new Set(trigger.tags.include)] : [ANY_TAG];
-}
-
-export function tagsMatch(filter: TagFilter, tags: readonly string[]): boolean {
-  const have = new Set(tags);
-  if (filter.exclude.some((t) => have.has(t))) return false;
-  if (filter.include.length === 0) return true;
-  return filter.match === "all" ? filter.include.every((t) => have.has(t)) : filter.include.some((t) => have.has(t));
-}
+import { tagsMatch, type Trigger } from "../definition/trigger";
 
 export interface TriggerCandidate {
   entity: string;

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import type { ActionContext, ActionResult } from "../actions/types";
-import type { TagFilter } from "../definition/common";
+import { batch, sortUtf8 } from "../db/sql";
 import { buildLines, diffLines, itemKey, SCORE_MATCHING, transferKey, type HeldLine, type Rules, type VariantPrice } from "./lines";
-import { getPlan, heldTransfersStatement, parseHeldLines, parseVariantPrices, variantPricesStatement, writeLines, type Plan } from "./plan-store";
-import { CursorSchema, levelRank, LEVELS, Pager, type ItemRow, type Level, type Probes, type Selection } from "./selection";
-import { batch, sortUtf8 } from "./sql";
-import type { Candidate, DiscountStrategy, QuantityStrategy } from "./strategies";
+import { LEVELS, type Level, type Plan } from "./plan";
+import { getPlan, heldTransfersStatement, parseHeldLines, parseVariantPrices, variantPricesStatement, writeLines } from "./plan-store";
+import { CountsSchema, type AddItemsInput, type AddItemsJob, type AddItemsOutcome, type AddItemsOutput, type Counts } from "./port";
+import { CursorSchema, levelRank, Pager, type ItemRow, type Probes, type Selection } from "./selection";
+import type { Candidate } from "./strategies";
 
 /**
  * add_items_to_plan (SPEC §9), the part that touches D1: resolve the selection, walk it page by
@@ -16,18 +16,6 @@ import type { Candidate, DiscountStrategy, QuantityStrategy } from "./strategies
  * written in one D1 batch, so a checkpoint always sits on a page boundary, and doing a page twice
  * (after a crash between the write and the checkpoint) rewrites nothing: its lines are already right.
  */
-
-export interface AddItemsInput {
-  plan: string;
-  filter: { entity: Level; from_trigger: boolean; ids: string[]; tags: TagFilter };
-  shops: { mode: "all" | "specific" | "from_trigger"; ids: string[] };
-  sizes: { mode: "all" } | { mode: "below_threshold"; threshold: number };
-  quantity: QuantityStrategy;
-  matching?: { strategy: "fixed"; from_shop: string; to_shop: string } | { strategy: "score" } | undefined;
-  discount?: DiscountStrategy | undefined;
-  /** Resolved by the action's resolve(): a UTC calendar date. */
-  markdown_date?: string | null | undefined;
-}
 
 export interface Limits {
   /** Items a page should hold about. */
@@ -53,24 +41,6 @@ export const DEFAULT_LIMITS: Limits = {
   conflictRetries: 8,
 };
 
-/** What a step did to its plan; the action's output adds the plan id and the invocations. */
-export const CountsSchema = z.object({
-  /** Items the selection held. */
-  candidates: z.int(),
-  /** Lines new to the plan. */
-  added: z.int(),
-  /** Lines the plan already held, now set to this run's values (`unchanged` of them already had them). */
-  updated: z.int(),
-  unchanged: z.int(),
-  /** Score-matched transfers of the matched variants that the new matching no longer makes. */
-  removed: z.int(),
-  /** Selected items that produced no line (quantity 0, no recommendation, margin floor, no match). */
-  skipped: z.int(),
-  skipped_margin_floor: z.int(),
-  /** Sum of the quantities of the lines this step produced. */
-  total_quantity: z.int(),
-});
-type Counts = z.infer<typeof CountsSchema>;
 const zero = (): Counts => ({ candidates: 0, added: 0, updated: 0, unchanged: 0, removed: 0, skipped: 0, skipped_margin_floor: 0, total_quantity: 0 });
 
 export const CheckpointSchema = z.object({
@@ -84,8 +54,6 @@ export const CheckpointSchema = z.object({
   invocations: z.int().min(1),
 });
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
-
-export type AddItemsOutput = Counts & { plan_id: string; invocations: number };
 
 /** A problem no retry can fix: the step fails with this message. */
 export class PlanningError extends Error {}
@@ -144,7 +112,7 @@ const firstHop: Record<string, { field: "variant_id" | "product_id" | "brand_id"
  * item's variant, a variant's product, a product's brand); the trigger itself when it sits at or
  * above `level`.
  */
-export async function triggerRoot(d1: D1Database, trigger: ActionContext["trigger"], level: Level): Promise<{ level: Level; id: string }> {
+export async function triggerRoot(d1: D1Database, trigger: AddItemsJob["trigger"], level: Level): Promise<{ level: Level; id: string }> {
   const from = trigger.entity;
   if (!(LEVELS as readonly string[]).includes(from)) {
     throw new PlanningError(`filter.from_trigger needs a brand, product, product_variant or inventory_item trigger; this run's trigger is a ${from}`);
@@ -177,7 +145,7 @@ function intersect(a: string[] | null, b: string[] | null): string[] | null {
 }
 
 /** The shops whose items are kept: the step's scope within the plan's (and only the receiving shop of a fixed transfer). */
-export function shopScope(input: AddItemsInput, plan: Plan, trigger: ActionContext["trigger"]): string[] | null {
+export function shopScope(input: AddItemsInput, plan: Plan, trigger: AddItemsJob["trigger"]): string[] | null {
   let step: string[] | null = null;
   if (input.shops.mode === "specific") step = input.shops.ids;
   if (input.shops.mode === "from_trigger") {
@@ -194,7 +162,7 @@ export function shopScope(input: AddItemsInput, plan: Plan, trigger: ActionConte
 }
 
 /** The selection this step reads; null when it is certainly empty. */
-export async function selectionFor(d1: D1Database, input: AddItemsInput, plan: Plan, rules: Rules, trigger: ActionContext["trigger"]): Promise<Selection | null> {
+export async function selectionFor(d1: D1Database, input: AddItemsInput, plan: Plan, rules: Rules, trigger: AddItemsJob["trigger"]): Promise<Selection | null> {
   const level = input.filter.entity;
   const listed = input.filter.ids.length > 0 ? sortUtf8(input.filter.ids) : null;
   let ids = listed;
@@ -239,7 +207,7 @@ export interface AddItemsDeps {
 }
 
 /** Runs add_items_to_plan for one invocation: to the end, or to a checkpoint when the budget is spent. */
-export async function addItems(input: AddItemsInput, ctx: ActionContext, deps: AddItemsDeps, limits: Limits = DEFAULT_LIMITS): Promise<ActionResult> {
+export async function addItems(input: AddItemsInput, ctx: AddItemsJob, deps: AddItemsDeps, limits: Limits = DEFAULT_LIMITS): Promise<AddItemsOutcome> {
   const started = Date.now();
   const d1 = deps.db;
   try {
@@ -287,9 +255,9 @@ export async function addItems(input: AddItemsInput, ctx: ActionContext, deps: A
   }
 }
 
-const fail = (error: string): ActionResult => ({ ok: false, error, retryable: false });
+const fail = (error: string): AddItemsOutcome => ({ ok: false, error, retryable: false });
 
-function done(planId: string, state: Checkpoint): ActionResult {
+function done(planId: string, state: Checkpoint): AddItemsOutcome {
   const output: AddItemsOutput = { plan_id: planId, ...state.counts, invocations: state.invocations };
   return { ok: true, output };
 }
@@ -300,7 +268,7 @@ async function onePage(
   pager: Pager,
   state: Checkpoint,
   rules: Rules,
-  ctx: ActionContext,
+  ctx: AddItemsJob,
   limits: Limits,
 ): Promise<{ next: Checkpoint["cursor"] | null; statements: number }> {
   let statements = 0;

@@ -1,37 +1,15 @@
 import { and as both, desc, eq, lt, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { PLAN_KINDS, type PlanKind } from "../actions/plan-common";
 import { planItems, plans } from "../db/schema";
+import { batch, chunk, db, jsonList, prepare, sortUtf8, type Rows } from "../db/sql";
 import { track } from "../lib/metrics";
 import { newId } from "../lib/ids";
 import type { Diff, HeldLine, Line, VariantPrice } from "./lines";
-import { batch, chunk, jsonList, prepare, type Rows } from "./sql";
+import { PlanItemSchema, PlanSchema, type Plan, type PlanKind, type PlanStatus } from "./plan";
+import type { NewPlan } from "./port";
 
 /** Plans and their lines in D1 (SPEC §9). */
 
-export const PLAN_STATUSES = ["draft", "open", "closed"] as const;
-export type PlanStatus = (typeof PLAN_STATUSES)[number];
-
-/** A plan's shops, stored resolved: a trigger's shop becomes the specific shop it was. */
-export const StoredShopsSchema = z.object({ mode: z.enum(["all", "specific"]), ids: z.array(z.string()) });
-export type StoredShops = z.infer<typeof StoredShopsSchema>;
-
-export const PlanSchema = z.object({
-  id: z.string(),
-  kind: z.enum(PLAN_KINDS),
-  name: z.string(),
-  status: z.enum(PLAN_STATUSES),
-  deadline: z.string().nullable(),
-  shops: StoredShopsSchema,
-  item_count: z.int(),
-  total_quantity: z.int(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
-export type Plan = z.infer<typeof PlanSchema>;
-
-const db = (d1: D1Database) => drizzle(d1);
 type Row = typeof plans.$inferSelect;
 
 function toPlan(row: Row): Plan {
@@ -52,13 +30,6 @@ function toPlan(row: Row): Plan {
 export async function getPlan(d1: D1Database, id: string): Promise<Plan | undefined> {
   const rows = await db(d1).select().from(plans).where(eq(plans.id, id)).limit(1);
   return rows[0] ? toPlan(rows[0]) : undefined;
-}
-
-export interface NewPlan {
-  kind: PlanKind;
-  name: string;
-  shops: StoredShops;
-  deadline: string | null;
 }
 
 /**
@@ -85,7 +56,8 @@ export async function createOrGetPlan(
         name: input.name,
         status: "open",
         deadline: input.deadline,
-        shops: input.shops,
+        // Sorted as SQLite orders text, so the same shops read the same however a definition lists them.
+        shops: { mode: input.shops.mode, ids: sortUtf8(input.shops.ids) },
         createdByRun: lineage.runId,
         createdByStep: lineage.stepKey,
         createdAt: at,
@@ -122,21 +94,6 @@ export async function listPlans(
     .limit(opts.limit);
   return rows.map(toPlan);
 }
-
-export const PlanItemSchema = z.object({
-  inventory_item_id: z.string().nullable(),
-  variant_id: z.string().nullable(),
-  shop_id: z.string().nullable(),
-  quantity: z.int(),
-  from_shop_id: z.string().nullable(),
-  to_shop_id: z.string().nullable(),
-  discount_percent: z.number().nullable(),
-  markdown_date: z.string().nullable(),
-  strategy: z.string().nullable(),
-  score: z.number().nullable(),
-  run_id: z.string().nullable(),
-});
-export type PlanItem = z.infer<typeof PlanItemSchema>;
 
 /** A plan's lines in key order (items by item id, then transfers by variant), after the key `after`. */
 export async function listPlanItems(d1: D1Database, planId: string, opts: { limit: number; after?: string | undefined }) {

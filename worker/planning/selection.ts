@@ -1,7 +1,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { and, batch, compareUtf8, jsonColumn, jsonList, prepare, sortUtf8, type Rows } from "../db/sql";
 import type { TagFilter } from "../definition/common";
-import { and, batch, compareUtf8, jsonColumn, jsonList, prepare, sortUtf8, type Rows } from "./sql";
+import { LEVELS, type Level } from "./plan";
 
 /**
  * Which inventory items add_items_to_plan considers, read from D1 in pages (SPEC §9: "a brand
@@ -17,8 +18,6 @@ import { and, batch, compareUtf8, jsonColumn, jsonList, prepare, sortUtf8, type 
  * candidate costs about one row read, plus one per recommendation and per line already held.
  */
 
-export const LEVELS = ["inventory_item", "product_variant", "product", "brand"] as const;
-export type Level = (typeof LEVELS)[number];
 export const levelRank = (level: Level) => LEVELS.indexOf(level);
 
 export interface Selection {

@@ -1,36 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
-import { EntityEventSchema, parseEvents, type EntityEvent } from "../events/envelope";
 import { AppError, validationError } from "../errors";
+import { acceptEvents } from "../intake/accept";
+import { readDeadBody } from "../intake/dead-letters";
+import { EntityEventSchema, parseEvents } from "../intake/envelope";
 import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
 import { MAX_JSON_DEPTH, parseJson } from "../lib/json";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { verifyStandardWebhook } from "../lib/signature";
 import { log } from "../log";
-import { inboxStub, pickShard } from "../queue/consumer";
 
 export const eventsApp = router();
-
-/** Records events in their inbox shard (durable) and hands them to the queue. */
-export async function acceptEvents(env: Env, events: EntityEvent[]): Promise<number> {
-  const shard = pickShard(events[0]!.id);
-  let result;
-  try {
-    result = await inboxStub(env, shard).accept(shard, events);
-  } catch (err) {
-    const overloaded = err instanceof Error && (err as { overloaded?: boolean }).overloaded;
-    log("events_refused", { shard, reason: overloaded ? "overloaded" : "unavailable", events: events.length });
-    throw new AppError(overloaded ? "rate_limited" : "unavailable", "The engine cannot take events right now; nothing was recorded. Send them again shortly.", {
-      headers: { "Retry-After": "2" },
-    });
-  }
-  if ("busy" in result) {
-    throw new AppError("rate_limited", `${result.pending} events are waiting to be processed; nothing was recorded. Slow down and send again.`, {
-      headers: { "Retry-After": "5" },
-    });
-  }
-  return result.accepted;
-}
 
 const EventSchema = z
   .object({
@@ -100,23 +80,10 @@ const DeadEventSchema = z
   })
   .openapi("DeadEvent");
 
-interface DeadRow {
-  id: string;
-  event_id: string | null;
-  body: string;
-  attempts: number;
-  dead_at: string;
-}
+const DeadRowSchema = z.object({ id: z.string(), event_id: z.string().nullable(), body: z.string(), attempts: z.int(), dead_at: z.string() });
+type DeadRow = z.infer<typeof DeadRowSchema>;
 
-/** What the dead-letter consumer keeps in `body`; a row it cannot read shows no event, never a 500. */
-const DeadBodySchema = z.object({ event: z.unknown().nullish(), error: z.string() });
-
-const deadView = (r: DeadRow) => {
-  const json = parseJson(r.body);
-  const body = DeadBodySchema.safeParse(json.ok ? json.value : null);
-  const { event, error } = body.success ? body.data : { event: null, error: "This dead letter could not be read" };
-  return { id: r.id, event_id: r.event_id, event: event ?? null, error, attempts: r.attempts, dead_at: r.dead_at };
-};
+const deadView = (r: DeadRow) => ({ id: r.id, event_id: r.event_id, ...readDeadBody(r.body), attempts: r.attempts, dead_at: r.dead_at });
 
 eventsApp.openapi(
   createRoute({
@@ -134,12 +101,15 @@ eventsApp.openapi(
        ${after ? "AND (dead_at, id) < (?, ?)" : ""} ORDER BY dead_at DESC, id DESC LIMIT ?`,
     )
       .bind(...(after ?? []), q.limit + 1)
-      .all<DeadRow>();
-    const page = results.slice(0, q.limit);
+      .all();
+    const rows = z.array(DeadRowSchema).parse(results);
+    const page = rows.slice(0, q.limit);
     const last = page.at(-1);
-    return c.json({ items: page.map(deadView), next_cursor: results.length > q.limit && last ? encodeCursor([last.dead_at, last.id]) : null }, 200);
+    return c.json({ items: page.map(deadView), next_cursor: rows.length > q.limit && last ? encodeCursor([last.dead_at, last.id]) : null }, 200);
   },
 );
+
+const ReplayRowSchema = DeadRowSchema.extend({ replayed_at: z.string().nullable() });
 
 eventsApp.openapi(
   createRoute({
@@ -156,9 +126,8 @@ eventsApp.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const row = await c.env.DB.prepare("SELECT id, event_id, body, attempts, dead_at, replayed_at FROM dead_events WHERE id = ?")
-      .bind(id)
-      .first<DeadRow & { replayed_at: string | null }>();
+    const found = await c.env.DB.prepare("SELECT id, event_id, body, attempts, dead_at, replayed_at FROM dead_events WHERE id = ?").bind(id).first();
+    const row = found === null ? null : ReplayRowSchema.parse(found);
     if (!row) throw new AppError("not_found", `No dead event has the id ${id}`);
     if (row.replayed_at) throw new AppError("conflict", `This event was already replayed at ${row.replayed_at}`);
     const stored = EntityEventSchema.safeParse(deadView(row).event);

@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
 import { snapshotCounters } from "../lib/metrics";
-import { INBOX_SHARDS } from "../inbox-object";
-import { inboxStub } from "../queue/consumer";
+import { INBOX_SHARDS, inboxStub } from "../intake/shards";
 import { jsonContent, router, commonErrors } from "../lib/api";
 
 export const metaApp = router();

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PlanKindSchema } from "../actions/plan-common";
 import { AppError } from "../errors";
 import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { log } from "../log";
-import { getPlan, listPlanItems, listPlans, PLAN_STATUSES, PlanItemSchema, PlanSchema, setPlanStatus, type PlanStatus } from "../planning/plan-store";
+import { PLAN_STATUSES, PlanItemSchema, PlanKindSchema, PlanSchema, type PlanStatus } from "../planning/plan";
+import { getPlan, listPlanItems, listPlans, setPlanStatus } from "../planning/plan-store";
 
 export const plansApp = router();
 

@@ -7,19 +7,13 @@ import { AppError } from "../errors";
 import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
 import { log } from "../log";
-
+import { emptySummary, SUMMARY_COUNTERS, type SummaryCounter } from "../nodes";
 
 export const runsApp = router();
 
 const RUN_ID = /^[0-9a-f]{64}$/;
-const SummarySchema = z.object({
-  plans_created: z.int(),
-  items_added: z.int(),
-  items_skipped: z.int(),
-  emails_sent: z.int(),
-  webhooks_called: z.int(),
-  errors: z.int(),
-});
+/** The counters the node types declare (SPEC §10), each a whole number. */
+const SummarySchema = z.object(Object.fromEntries(SUMMARY_COUNTERS.map((c) => [c, z.int()])) as Record<SummaryCounter, z.ZodInt>);
 
 const StepSchema = z
   .object({
@@ -121,6 +115,8 @@ runsApp.openapi(
         items: page.map((r) => ({
           ...r,
           workflow_name: r.workflow_name ?? null,
+          // A row written before a node type declared a counter shows it as 0.
+          summary: r.summary === null ? null : { ...emptySummary(), ...r.summary },
           started_at: new Date(r.started_at).toISOString(),
           finished_at: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
         })),

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
-import { credentialReferences } from "../definition/graph";
-import { DefinitionSchema, type Definition } from "../definition/schema";
-import { validateDefinition } from "../definition/validate";
-import { ConcurrentSaveError, createWorkflow, db, getVersion, getWorkflow, listVersions, listWorkflows, saveVersion, setStatus, type WorkflowRecord } from "../db/workflow-store";
+import { DefinitionSchema, validateDefinition, type Definition } from "../contract/definition";
 import { workflowStats } from "../db/run-index";
-import { allowedTransitions, canTransition, WORKFLOW_STATUSES } from "../engine/workflow-status";
+import { db } from "../db/sql";
+import { allowedTransitions, canTransition, WORKFLOW_STATUSES } from "../definition/workflow-status";
+import { credentialReferences } from "../nodes";
+import { ConcurrentSaveError, createWorkflow, getVersion, getWorkflow, listVersions, listWorkflows, saveVersion, setStatus, type WorkflowRecord } from "../workflows/store";
 import { AppError, IssueSchema, validationError, type Issue } from "../errors";
 import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
 import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";

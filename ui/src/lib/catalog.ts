@@ -5,11 +5,11 @@
  * Node types are one module each in `../nodes/` (the registry there is checked the same way).
  */
 import type { z } from "zod";
-import type { NODE_MODULES, NodeType } from "../../../worker/actions";
-import type { PlanKind } from "../../../worker/actions/plan-common";
+import type { NODE_MODULES, NodeType } from "../../../worker/nodes";
+import type { PlanKind } from "../../../worker/planning/plan";
 import type { EventKind, TriggerEntity } from "../../../worker/definition/common";
 import type { ConditionOp } from "../../../worker/definition/conditions";
-import type { DefinitionInput } from "../../../worker/definition/schema";
+import type { DefinitionInput } from "../../../worker/contract/definition";
 import type { EntityKind } from "../api";
 
 /** Accepts a list only when it names every member of the union T. */

@@ -2,10 +2,9 @@ import { z } from "zod";
 import { DateSpecSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
-import { createOrGetPlan as createOrGet, PLAN_STATUSES, StoredShopsSchema } from "../planning/plan-store";
-import { sortUtf8 } from "../planning/sql";
-import { interpolateIds, parseInput, PlanKindSchema, ShopScopeSchema, triggerShop } from "./plan-common";
-import { defineAction } from "./types";
+import { defineAction, notPreviewable } from "../engine/step";
+import { PLAN_STATUSES, PlanKindSchema, StoredShopsSchema } from "../planning/plan";
+import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
 
 export const CreateOrGetPlanConfigSchema = z.strictObject({
   kind: PlanKindSchema,
@@ -71,10 +70,9 @@ export const createOrGetPlan = defineAction({
     if (shops.mode === "specific" && shops.ids.length === 0) {
       return { ok: false, error: "shops.ids is empty after interpolation; list at least one shop", retryable: false };
     }
-    const stored = shops.mode === "all" ? { mode: "all" as const, ids: [] } : { mode: "specific" as const, ids: sortUtf8(shops.ids) };
+    const stored = shops.mode === "all" ? { mode: "all" as const, ids: [] } : { mode: "specific" as const, ids: shops.ids };
     try {
-      const { plan, created } = await createOrGet(
-        deps.db,
+      const { plan, created } = await deps.planning.createOrGetPlan(
         { kind: input.kind, name: input.name, shops: stored, deadline: input.deadline },
         { runId: ctx.runId, stepKey: ctx.idempotencyKey },
         ctx.now,
@@ -94,5 +92,9 @@ export const createOrGetPlan = defineAction({
       return { ok: false, error: `D1: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
     }
   },
-  summarize: (output) => ({ plans_created: CreateOrGetPlanOutputSchema.safeParse(output).data?.created ? 1 : 0 }),
+  summary: {
+    counters: ["plans_created"],
+    summarize: (output) => ({ plans_created: CreateOrGetPlanOutputSchema.safeParse(output).data?.created ? 1 : 0 }),
+  },
+  preview: notPreviewable,
 });

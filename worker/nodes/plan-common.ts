@@ -1,9 +1,7 @@
 import { z } from "zod";
 import { interpolateString, toText, type Scope } from "../definition/interpolate";
 
-export const PLAN_KINDS = ["restock", "rebalance", "markdown", "supplier_return", "supplier_exchange"] as const;
-export const PlanKindSchema = z.enum(PLAN_KINDS);
-export type PlanKind = z.infer<typeof PlanKindSchema>;
+/* What the plan nodes share: the shop scope of their configs and how their inputs resolve. */
 
 const Id = z.string().min(1).max(200);
 

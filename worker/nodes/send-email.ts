@@ -1,4 +1,3 @@
-import { EmailMessage } from "cloudflare:email";
 import { z } from "zod";
 import { escapeHtml, escapeMarkdown, interpolate, type Scope, toText } from "../definition/interpolate";
 import {
@@ -11,7 +10,7 @@ import {
   VALUE_START,
   withoutMarks,
 } from "../lib/mime";
-import { type ActionResult, defineAction } from "./types";
+import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
 
 /** An address, or a template that gives one at run time. */
 const Address = z
@@ -112,7 +111,7 @@ export function resolveBody(format: SendEmailConfig["format"], body: string, sco
 }
 
 /**
- * Sends one email (SPEC §9). The binding takes one envelope recipient per EmailMessage, so the
+ * Sends one email (SPEC §9). The email service takes one envelope recipient per message, so the
  * same raw message (To and Cc headers listing everyone, no Bcc header) goes once to each of to,
  * cc and bcc. When some recipients got it and a later one fails transiently, the step saves who
  * has it (`continue` with a checkpoint, kept across attempts) so no retry sends them a second copy.
@@ -166,8 +165,7 @@ export const sendEmail = defineAction({
     let transient: string | undefined;
     for (const rcpt of pending) {
       try {
-        // A fresh EmailMessage per recipient: its body stream can be read only once.
-        await deps.email.send(new EmailMessage(from, rcpt, rawMessage));
+        await deps.sendEmail({ from, to: rcpt, raw: rawMessage });
         sentNow.push(rcpt);
       } catch (e) {
         const { message, retryable } = classifyEmailError(e);
@@ -195,5 +193,6 @@ export const sendEmail = defineAction({
       artifact: { name: "message", contentType: "message/rfc822", content: rawMessage },
     };
   },
-  summarize: () => ({ emails_sent: 1 }),
+  summary: { counters: ["emails_sent"], summarize: () => ({ emails_sent: 1 }) },
+  preview: notPreviewable,
 });

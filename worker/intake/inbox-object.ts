@@ -1,21 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import { EntityEventSchema, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST, type EntityEvent, type QueueMessage } from "./events/envelope";
-import { utf8Bytes } from "./lib/json";
-import { count } from "./lib/metrics";
-import { log, logError } from "./log";
+import { EntityEventSchema, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST, type EntityEvent, type QueueMessage } from "./envelope";
+import { utf8Bytes } from "../lib/json";
+import { count } from "../lib/metrics";
+import { log, logError } from "../log";
 
 /*
  * The inbox: every accepted event is written here before `POST /api/events` answers 202, and
  * stays until the queue consumer acknowledges it. Queue messages can be lost (locally they live in
  * memory); the inbox sends again whatever was not acknowledged in time, so an accepted event is
- * never lost. Several inboxes share the load; an event's shard travels in its queue message.
+ * never lost. Several inboxes share the load (shards.ts); an event's shard travels in its queue
+ * message.
  *
  * A queue message, an ack and a by-reference read name an event only by (shard, seq), and a
  * message may arrive long after its event was finished: a seq is never handed out twice.
  */
 
-export const INBOX_SHARDS = 4;
 /**
  * Beyond this many unacknowledged events a shard asks senders to slow down (429 with Retry-After):
  * a backlog the engine cannot work off soon is better pushed back than left to grow.
@@ -64,6 +64,23 @@ function* chunks<T>(list: readonly T[], size = PARAMS): Generator<T[]> {
 const placeholders = (list: readonly unknown[]) => list.map(() => "?").join(",");
 const SeqsSchema = z.array(z.int().min(0)).max(1000);
 
+/*
+ * Rows of the inbox's own SQLite are parsed like any other input, never cast: a shape that drifted
+ * from the table fails loudly here instead of travelling on as a wrong type.
+ */
+type Cursor = SqlStorageCursor<Record<string, SqlStorageValue>>;
+const rowsOf = <T>(schema: z.ZodType<T>, cursor: Cursor): T[] => cursor.toArray().map((row) => schema.parse(row));
+const oneOf = <T>(schema: z.ZodType<T>, cursor: Cursor): T => schema.parse(cursor.one());
+const TableRowSchema = z.object({ sql: z.string() });
+const MaxSeqRowSchema = z.object({ m: z.int().nullable() });
+const CountRowSchema = z.object({ n: z.int() });
+const OldestRowSchema = z.object({ t: z.int().nullable() });
+const SeqRowSchema = z.object({ seq: z.int() });
+const DueRowSchema = z.object({ seq: z.int(), bytes: z.int() });
+const BodyRowSchema = z.object({ seq: z.int(), body: z.string() });
+/** The shard this inbox serves, kept in its storage once known. */
+const StoredShardSchema = z.int().min(0).optional();
+
 export type AcceptResult = { accepted: number } | { busy: true; pending: number };
 
 /**
@@ -89,7 +106,7 @@ const INBOX_TABLE = `CREATE TABLE inbox (
  */
 export function migrateInbox(storage: DurableObjectStorage, now = Date.now()): void {
   const sql = storage.sql;
-  const table = sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'inbox'").toArray()[0];
+  const table = rowsOf(TableRowSchema, sql.exec("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'inbox'"))[0];
   if (table && /AUTOINCREMENT/i.test(table.sql)) return;
   storage.transactionSync(() => {
     if (table) {
@@ -103,7 +120,7 @@ export function migrateInbox(storage: DurableObjectStorage, now = Date.now()): v
       SELECT seq, event_id, length(CAST(body AS BLOB)), received_at, sends, next_send_at, sent_boot, body FROM inbox_v1`);
     sql.exec("DROP TABLE inbox_v1");
     // Old seqs only ever counted the events of one shard up from 1: far below a microsecond clock.
-    const floor = Math.max(now * 1000, sql.exec<{ m: number | null }>("SELECT max(seq) AS m FROM inbox").one().m ?? 0);
+    const floor = Math.max(now * 1000, oneOf(MaxSeqRowSchema, sql.exec("SELECT max(seq) AS m FROM inbox")).m ?? 0);
     // AUTOINCREMENT remembers the largest seq ever used, even once its row is gone.
     sql.exec("INSERT INTO inbox (seq, event_id, bytes, received_at, next_send_at, body) VALUES (?, '', 0, 0, 0, '')", floor);
     sql.exec("DELETE FROM inbox WHERE seq = ?", floor);
@@ -126,8 +143,8 @@ export class InboxObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrateInbox(this.ctx.storage);
-    this.pending = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM inbox").one().n;
-    this.shard = this.ctx.storage.kv.get<number>("shard") ?? -1;
+    this.pending = oneOf(CountRowSchema, this.ctx.storage.sql.exec("SELECT count(*) AS n FROM inbox")).n;
+    this.shard = StoredShardSchema.parse(this.ctx.storage.kv.get("shard")) ?? -1;
   }
 
   /**
@@ -145,8 +162,9 @@ export class InboxObject extends DurableObject<Env> {
     const now = Date.now();
     const fresh: Outgoing[] = [];
     events.forEach((event, i) => {
-      const row = this.ctx.storage.sql
-        .exec<{ seq: number }>(
+      const [row] = rowsOf(
+        SeqRowSchema,
+        this.ctx.storage.sql.exec(
           "INSERT INTO inbox (event_id, bytes, received_at, next_send_at, sent_boot, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
           event.id,
           sizes[i]!,
@@ -154,8 +172,8 @@ export class InboxObject extends DurableObject<Env> {
           now + SENT_RECHECK_MS,
           bootId(),
           bodies[i]!,
-        )
-        .toArray()[0];
+        ),
+      );
       if (row) fresh.push({ seq: row.seq, bytes: sizes[i]!, event });
     });
     this.pending += fresh.length;
@@ -187,7 +205,7 @@ export class InboxObject extends DurableObject<Env> {
   }
 
   async stats(): Promise<{ pending: number; oldest_ms: number | null; accepted_total: number }> {
-    const oldest = this.ctx.storage.sql.exec<{ t: number | null }>("SELECT min(received_at) AS t FROM inbox").one().t;
+    const oldest = oneOf(OldestRowSchema, this.ctx.storage.sql.exec("SELECT min(received_at) AS t FROM inbox")).t;
     return {
       pending: this.pending,
       oldest_ms: oldest === null ? null : Date.now() - oldest,
@@ -202,18 +220,14 @@ export class InboxObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       const now = Date.now();
-      const shard = this.ctx.storage.kv.get<number>("shard");
+      const shard = StoredShardSchema.parse(this.ctx.storage.kv.get("shard"));
       // accept() records the shard before any row: messages must name the inbox that holds the
       // rows, or the consumer would find no body and take the event for done.
       if (shard === undefined) throw new Error("This inbox does not know its shard; nothing was sent");
-      const due = this.ctx.storage.sql
-        .exec<{ seq: number; bytes: number }>(
-          "SELECT seq, bytes FROM inbox WHERE next_send_at <= ? OR sent_boot != ? ORDER BY seq LIMIT ?",
-          now,
-          bootId(),
-          SWEEP_EVENTS,
-        )
-        .toArray();
+      const due = rowsOf(
+        DueRowSchema,
+        this.ctx.storage.sql.exec("SELECT seq, bytes FROM inbox WHERE next_send_at <= ? OR sent_boot != ? ORDER BY seq LIMIT ?", now, bootId(), SWEEP_EVENTS),
+      );
       for (const part of chunks(due.map((r) => r.seq))) {
         this.ctx.storage.sql.exec(
           `UPDATE inbox SET sends = sends + 1, next_send_at = ?, sent_boot = ? WHERE seq IN (${placeholders(part)})`,
@@ -248,7 +262,7 @@ export class InboxObject extends DurableObject<Env> {
   private read(seqs: readonly number[]): Record<number, EntityEvent> {
     const out: Record<number, EntityEvent> = {};
     for (const part of chunks(seqs)) {
-      const rows = this.ctx.storage.sql.exec<{ seq: number; body: string }>(`SELECT seq, body FROM inbox WHERE seq IN (${placeholders(part)})`, ...part);
+      const rows = rowsOf(BodyRowSchema, this.ctx.storage.sql.exec(`SELECT seq, body FROM inbox WHERE seq IN (${placeholders(part)})`, ...part));
       for (const row of rows) out[row.seq] = EntityEventSchema.parse(JSON.parse(row.body));
     }
     return out;

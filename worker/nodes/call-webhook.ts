@@ -10,11 +10,9 @@ import {
   hostRefusal,
   parseRetryAfter,
   readCapped,
-  redact,
-  redactText,
-  secretForms,
 } from "../lib/net";
-import { type ActionContext, type ActionResult, defineAction } from "./types";
+import { redact, redactText, secretForms } from "../lib/redact";
+import { type ActionContext, type ActionResult, defineAction, notPreviewable } from "../engine/step";
 
 const StatusRange = z.union([
   z.int().min(100).max(599),
@@ -283,5 +281,8 @@ export const callWebhook = defineAction({
     }
     return fail(answered, false, { output });
   },
-  summarize: () => ({ webhooks_called: 1 }),
+  // A workflow naming a credential that is not set cannot be activated.
+  credentials: (config) => (config.auth.credential ? [{ name: config.auth.credential, path: "auth.credential" }] : []),
+  summary: { counters: ["webhooks_called"], summarize: () => ({ webhooks_called: 1 }) },
+  preview: notPreviewable,
 });

@@ -2,9 +2,9 @@ import { z } from "zod";
 import { DateSpecSchema, TagFilterSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
-import { addItems, CountsSchema } from "../planning/add-items";
+import { defineAction, notPreviewable } from "../engine/step";
+import { CountsSchema } from "../planning/port";
 import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
-import { defineAction } from "./types";
 
 const Id = z.string().min(1).max(200);
 const isTemplate = (s: string) => s.includes("{{");
@@ -107,10 +107,14 @@ export const addItemsToPlan = defineAction({
       const issue = parsed.error.issues[0];
       return { ok: false, error: `Invalid input at ${issue?.path.join(".")}: ${issue?.message}`, retryable: false };
     }
-    return addItems(parsed.data, ctx, { db: deps.db });
+    return deps.planning.addItems(parsed.data, ctx);
   },
-  summarize: (output) => {
-    const o = AddItemsToPlanOutputSchema.safeParse(output);
-    return o.success ? { items_added: o.data.added, items_skipped: o.data.skipped } : {};
+  summary: {
+    counters: ["items_added", "items_skipped"],
+    summarize: (output) => {
+      const o = AddItemsToPlanOutputSchema.safeParse(output);
+      return o.success ? { items_added: o.data.added, items_skipped: o.data.skipped } : {};
+    },
   },
+  preview: notPreviewable,
 });

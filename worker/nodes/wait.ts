@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DateSpecSchema, SCHEDULE_LIMIT_MS } from "../definition/common";
-import type { ControlModule } from "./types";
+import { parseCalendarDate, resolveDateSpec } from "../definition/date-spec";
+import { notPreviewable, type WaitModule } from "../engine/step";
 
 const Duration = z
   .strictObject({
@@ -29,4 +30,9 @@ export const wait = {
   type: "wait",
   label: "Wait",
   configSchema: WaitConfigSchema,
-} as const satisfies ControlModule;
+  until(config, scope, now) {
+    // resolveDateSpec gives a calendar date or throws, so it always parses.
+    return "duration" in config ? now.getTime() + durationMs(config.duration) : parseCalendarDate(resolveDateSpec(config.until, scope, now))!;
+  },
+  preview: notPreviewable,
+} as const satisfies WaitModule<typeof WaitConfigSchema, "wait">;

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { ENTITY_KINDS, type EntityKind } from "../entities";
+import { ENTITY_KINDS, EntityKindSchema } from "../entities";
 import { deletedEntitySchema, entitySchema } from "../entities/registry";
 import { MAX_SNAPSHOT_BYTES, snapshotTooLarge } from "../entities/store";
-import { EVENT_KINDS, type EventKind } from "../definition/common";
+import { EventKindSchema } from "../definition/common";
 import { zodIssues, type Issue } from "../errors";
 import { MAX_JSON_DEPTH, valueDepth } from "../lib/json";
 
@@ -18,10 +18,10 @@ const EnvelopeSchema = z.strictObject({
   type: z
     .string()
     .regex(TYPE, "Use <entity>.<created|updated|deleted>, e.g. inventory_item.updated")
-    .refine((t) => (ENTITY_KINDS as readonly string[]).includes(t.split(".")[0]!), {
+    .refine((t) => EntityKindSchema.safeParse(t.split(".")[0]).success, {
       message: `The entity must be one of ${ENTITY_KINDS.join(", ")}`,
     })
-    .refine((t) => (EVENT_KINDS as readonly string[]).includes(t.split(".")[1]!), {
+    .refine((t) => EventKindSchema.safeParse(t.split(".")[1]).success, {
       message: "The event kind must be created, updated or deleted",
     }),
   entity_id: z.string().min(1).max(255),
@@ -33,8 +33,8 @@ const EnvelopeSchema = z.strictObject({
 export const EntityEventSchema = z.object({
   id: z.string(),
   type: z.string(),
-  entity: z.enum(ENTITY_KINDS as unknown as [EntityKind, ...EntityKind[]]),
-  kind: z.enum(EVENT_KINDS),
+  entity: EntityKindSchema,
+  kind: EventKindSchema,
   entity_id: z.string(),
   /** Normalised to UTC ISO with milliseconds, so snapshots order as text. */
   occurred_at: z.string(),
@@ -42,12 +42,15 @@ export const EntityEventSchema = z.object({
 });
 export type EntityEvent = z.infer<typeof EntityEventSchema>;
 
+/** A type that passed the envelope's checks, split into its entity and kind. */
+const TypePartsSchema = z.tuple([EntityKindSchema, EventKindSchema]);
+
 export type Parsed = { ok: true; events: EntityEvent[] } | { ok: false; issues: Issue[] };
 
 function parseOne(raw: unknown, at: (string | number)[]): { event?: EntityEvent; issues: Issue[] } {
   const env = EnvelopeSchema.safeParse(raw);
   if (!env.success) return { issues: zodIssues(env.error, at) };
-  const [entity, kind] = env.data.type.split(".") as [EntityKind, EventKind];
+  const [entity, kind] = TypePartsSchema.parse(env.data.type.split("."));
   const dataPath = [...at, "data"].join(".");
   const data = { ...(env.data.data ?? {}) };
   if (data.id !== undefined && data.id !== env.data.entity_id) {

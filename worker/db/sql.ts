@@ -1,12 +1,19 @@
 import { sql, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { track } from "../lib/metrics";
 
 /**
- * Raw SQL for the planning queries, composed with drizzle's `sql` template (values always bound,
- * never spliced) and run on the D1 binding, whose batch and meta (rows read and written) we need.
+ * How the modules talk to D1: drizzle's query builder over the tables of schema.ts, and raw SQL
+ * composed with drizzle's `sql` template (values always bound, never spliced) run on the binding,
+ * whose batch and meta (rows read and written) we need; with the helpers that keep a statement
+ * inside D1's limits.
  */
+
+/** The query builder over a D1 binding; cheap to make, so made where it is needed. */
+export const db = (d1: D1Database) => drizzle(d1);
+export type Db = ReturnType<typeof db>;
 
 const dialect = new SQLiteSyncDialect();
 

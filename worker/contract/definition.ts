@@ -1,22 +1,18 @@
 import { z } from "zod";
-import { NODE_MODULES } from "../actions";
-import { condition } from "../actions/condition";
-import { NodeIdSchema, RetryPolicySchema, TagFilterSchema, TriggerEntitySchema, EventKindSchema } from "./common";
-import { ConditionGroupSchema } from "./conditions";
+import { NodeIdSchema, RetryPolicySchema } from "../definition/common";
+import { graphIssues } from "../definition/graph";
+import { TriggerSchema } from "../definition/trigger";
+import { zodIssues, type Issue } from "../errors";
+import { NODE_MODULES } from "../nodes";
+import { condition } from "../nodes/condition";
 
-export const TriggerSchema = z.strictObject({
-  entity: TriggerEntitySchema,
-  events: z.array(EventKindSchema).min(1, "Pick at least one event kind").default(["created", "updated"]),
-  tags: TagFilterSchema.default({ include: [], exclude: [], match: "any" }),
-  conditions: ConditionGroupSchema.optional(),
-  /**
-   * An event older than the entity snapshot the mirror already holds (it arrived out of order):
-   * "skip" starts no run and lists it under GET /api/events/stale; "run" starts one that sees the
-   * event's own data and no `previous`.
-   */
-  stale_events: z.enum(["skip", "run"]).default("skip").describe("What an event older than the snapshot already held does"),
-});
-export type Trigger = z.infer<typeof TriggerSchema>;
+/*
+ * The workflow definition as it crosses the wire (SPEC §7): the schema of every node is built
+ * from the node registry, so a new node type needs no line here.
+ */
+
+export { successors } from "../definition/graph";
+export { TriggerSchema, type Trigger } from "../definition/trigger";
 
 const Meta = z.record(z.string(), z.unknown()).optional().describe("Free-form data the builder keeps");
 
@@ -30,6 +26,7 @@ const nodeCommon = {
   meta: Meta,
 };
 
+/** The branching node goes to `then` or `else`; every other node to `next`. */
 const ConditionNodeSchema = z.strictObject({
   ...nodeCommon,
   type: z.literal(condition.type),
@@ -62,14 +59,12 @@ export type Definition = z.infer<typeof DefinitionSchema>;
 /** A definition as a client may send it, before defaults are applied. */
 export type DefinitionInput = z.input<typeof DefinitionSchema>;
 
-/** The nodes a node may go to next, with the key that names each. */
-export function successors(node: WorkflowNode): { key: "next" | "then" | "else"; id: string }[] {
-  const out: { key: "next" | "then" | "else"; id: string }[] = [];
-  if (node.type === "condition") {
-    if (node.then) out.push({ key: "then", id: node.then });
-    if (node.else) out.push({ key: "else", id: node.else });
-  } else if (node.next) {
-    out.push({ key: "next", id: node.next });
-  }
-  return out;
+export type Validation = { ok: true; definition: Definition } | { ok: false; issues: Issue[] };
+
+/** Schema first, then the graph rules; every issue has a path into the submitted JSON. */
+export function validateDefinition(input: unknown): Validation {
+  const parsed = DefinitionSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
+  const issues = graphIssues(parsed.data);
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, definition: parsed.data };
 }

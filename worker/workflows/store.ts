@@ -1,18 +1,29 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import type { BatchItem } from "drizzle-orm/batch";
-import { DefinitionSchema, type Definition } from "../definition/schema";
-import { indexTags } from "../engine/trigger-match";
-import type { WorkflowStatus } from "../engine/workflow-status";
-import type { WorkflowRecord } from "../definition/workflow-record";
-
-export type { WorkflowRecord };
+import { DefinitionSchema, type Definition } from "../contract/definition";
+import { triggerIndex, workflows, workflowVersions } from "../db/schema";
+import { db, type Db } from "../db/sql";
+import { indexTags } from "../definition/trigger";
+import type { WorkflowStatus } from "../definition/workflow-status";
 import { newId } from "../lib/ids";
-import { triggerIndex, workflows, workflowVersions } from "./schema";
 
-export type Db = ReturnType<typeof db>;
-export const db = (d1: D1Database) => drizzle(d1);
+/*
+ * Workflows in D1 (SPEC §7): the workflow row, its immutable versions and the trigger index of
+ * the active ones. Above the contract, as it parses stored definitions with its schema.
+ */
 
+/** A workflow as the API answers it: the current version's definition with its metadata. */
+export interface WorkflowRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  status: WorkflowStatus;
+  version: number;
+  trigger_entity: string;
+  created_at: string;
+  updated_at: string;
+  definition: Definition;
+}
 
 type Row = typeof workflows.$inferSelect;
 const record = (row: Row, definition: Definition): WorkflowRecord => ({

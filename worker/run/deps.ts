@@ -1,0 +1,37 @@
+import { EmailMessage } from "cloudflare:email";
+import { config } from "../config";
+import type { NodeDeps } from "../engine/step";
+import { secretForms } from "../lib/redact";
+import { planningPort } from "../planning";
+
+/** What a step is executed with: the deps its action may touch, and the secrets to keep out of its record. */
+export interface StepDeps {
+  deps: NodeDeps;
+  /** Every spelling of every credential (lib/redact.ts), scrubbed from results and logs. */
+  secretForms: readonly string[];
+}
+
+/** Built once per env: the bindings and settings do not change while an isolate lives. */
+const cache = new WeakMap<Env, StepDeps>();
+
+/** The only place the run shell turns bindings into what actions get. */
+export function stepDeps(env: Env): StepDeps {
+  let built = cache.get(env);
+  if (!built) {
+    const cfg = config(env);
+    built = {
+      deps: {
+        config: cfg,
+        fetch: (input, init) => fetch(input, init),
+        // A fresh EmailMessage per call: its body stream can be read only once.
+        sendEmail: async ({ from, to, raw }) => {
+          await env.EMAIL.send(new EmailMessage(from, to, raw));
+        },
+        planning: planningPort(env.DB),
+      },
+      secretForms: secretForms(cfg.credentials.values()),
+    };
+    cache.set(env, built);
+  }
+  return built;
+}
