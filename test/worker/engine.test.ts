@@ -142,6 +142,24 @@ describe("storage", () => {
     expect((again.steps[9]!.input as { body: string }).body).toHaveLength(big.length);
   });
 
+  it("sizes a run by what storage takes, not by its length: text beyond Latin-1 doubles it", async () => {
+    // ~900,000 UTF-16 code units, under 1 MiB by .length, but one CJK character makes the runtime
+    // store every code unit in two bytes: ~1.8 MB in one row, too close to the 2 MB value limit.
+    const note = "在" + "x".repeat(150 * 1024);
+    const nodes = Array.from({ length: 5 }, (_, i) => ({
+      id: `mail_${i}`,
+      type: "send_email",
+      config: { to: ["planner@example.com"], subject: `Part ${i}`, body: "{{trigger.data.note}}" },
+      ...(i < 4 ? { next: `mail_${i + 1}` } : {}),
+    }));
+    const { id, run } = await startTest(nodes, { sku: "SKU-2", note });
+    expect(run.status).toBe("completed");
+    const stored = await runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.storage.kv.get<{ layout: string }>("run")!);
+    // The whole run is under 1 MiB of code units: sizing by .length would have kept one row.
+    expect(JSON.stringify(run).length).toBeLessThan(1024 * 1024);
+    expect(stored.layout).toBe("split");
+  });
+
   it("leaves no alarm behind once a run ended and its index row is written", async () => {
     const bucket = uid("done");
     const { id, run } = await startTest([webhook(bucket)]);

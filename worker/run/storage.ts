@@ -19,11 +19,14 @@ const stepKey = (nodeId: string) => `step:${nodeId}`;
 const artifactKey = (nodeId: string, name: string) => `artifact:${nodeId}:${name}`;
 
 /**
- * A run moves to a row per step once its state, as JSON, is longer than this in UTF-16 code units
- * (what `.length` counts). A stored value may hold 2 MB; the runtime stores a code unit in one
- * byte, or in two within a string that holds a character beyond Latin-1.
+ * A stored value may hold 2 MB. The runtime stores a string's code units in one byte each, or in
+ * two each as soon as the string holds one character beyond Latin-1: so a state of `n` UTF-16 code
+ * units (what `.length` counts) takes at most `2n` bytes, whatever its text. A run moves to a row
+ * per step once that bound passes this limit, which leaves room below 2 MB for the value's framing.
  */
-export const SINGLE_ROW_LIMIT = 1024 * 1024;
+export const SINGLE_ROW_LIMIT = 1.5 * 1024 * 1024;
+/** The most bytes a JSON text of this many code units can take in storage. */
+export const storedBytesBound = (json: string) => 2 * json.length;
 
 type Stored = (RunState & { layout?: "single" }) | (Omit<RunState, "steps"> & { layout: "split"; step_ids: string[] });
 
@@ -67,7 +70,7 @@ export class RunStorage {
    */
   write(state: RunState, from: RunState) {
     if (this.layout === "single") {
-      if (JSON.stringify(state).length <= SINGLE_ROW_LIMIT) {
+      if (storedBytesBound(JSON.stringify(state)) <= SINGLE_ROW_LIMIT) {
         this.kv.put(RUN, { ...state, layout: "single" });
         count("run_storage_rows_written");
         return;
