@@ -103,7 +103,7 @@ export function usage(pgid) {
   return { cpu, rss, workerdCpu, workerdRss };
 }
 
-export function signedHeaders(body, id = `msg_${crypto.randomUUID()}`) {
+function signedHeaders(body, id = `msg_${crypto.randomUUID()}`) {
   const now = new Date();
   return {
     "content-type": "application/json",

@@ -2,8 +2,12 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
+import type { ErrorBody, ErrorCode } from "./contract/error";
+import { zodIssues, type Issue } from "./lib/issues";
 
-/** The closed set of error codes the API answers with, and the status each maps to. */
+export { zodIssues, type Issue } from "./lib/issues";
+
+/** The status of each error code the API answers with (contract/error.ts): every code, no other. */
 export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
@@ -17,14 +21,9 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface Issue {
-  path: string;
-  message: string;
-}
+export type { ErrorCode };
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -40,28 +39,6 @@ export class AppError extends Error {
   get status(): ContentfulStatusCode {
     return ERROR_STATUS[this.code];
   }
-}
-
-export const IssueSchema = z.object({ path: z.string(), message: z.string() });
-export const ErrorBodySchema = z.object({
-  error: z.object({
-    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-    message: z.string(),
-    issues: z.array(IssueSchema).optional(),
-  }),
-});
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
-
-/** Renders a zod path (["nodes", 1, "config", "url"]) the way the API reports it: "nodes.1.config.url". */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => String(p)).join(".");
-}
-
-export function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Issue[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: issue.message,
-  }));
 }
 
 export function validationError(issues: Issue[], message = "The request is not valid"): AppError {

@@ -12,7 +12,7 @@ import { upsertStatements, type EntityKind } from "../../worker/entities";
 import { planningPort } from "../../worker/planning";
 import { addItems, DEFAULT_LIMITS, type Limits } from "../../worker/planning/add-items";
 import { stepDeps } from "../../worker/run/deps";
-import { uid } from "../worker/helpers";
+import { uid } from "./api";
 
 export const NOW = new Date("2026-11-22T10:00:00Z");
 

@@ -263,7 +263,7 @@ describe("execute scrubs credentials from what comes back", () => {
     const hex = (t: string) => [...new TextEncoder().encode(t)].map((b) => b.toString(16).padStart(2, "0")).join("");
     const deps: NodeDeps = {
       ...recordingDeps().deps,
-      fetch: async (req, init) => {
+      fetch: async (_req, init) => {
         const auth = new Headers(init?.headers).get("authorization") ?? "";
         const echo = {
           seen: auth.toUpperCase(),

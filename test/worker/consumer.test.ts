@@ -7,10 +7,9 @@ import { match } from "../../worker/intake/match";
 import { mirror } from "../../worker/intake/mirror";
 import { read } from "../../worker/intake/read";
 import { MAX_ATTEMPTS, retryDelay } from "../../worker/intake/settle";
-import { LIMITS, runName, startRuns } from "../../worker/intake/start";
-import type { RunRecord } from "../../worker/run/run-object";
-import { api, json, uid } from "./helpers";
-import { inventoryEvent, postEvents } from "./events-support";
+import { LIMITS, startRuns } from "../../worker/intake/start";
+import { api, json, uid } from "../support/api";
+import { activeWorkflow, inboxMessage, inventoryEvent, postEvents, runFor } from "../support/events";
 
 /*
  * The queue consumer with real D1 and real run objects. Batches are built with
@@ -20,18 +19,8 @@ import { inventoryEvent, postEvents } from "./events-support";
 
 type Event = Omit<ReturnType<typeof inventoryEvent>, "data"> & { data: Record<string, unknown> };
 
-function normalise(e: Event) {
-  const [entity, kind] = e.type.split(".");
-  return { ...e, entity, kind, occurred_at: new Date(e.occurred_at).toISOString(), data: { ...e.data, id: e.entity_id } };
-}
-
-/** A message as the inbox sends it, for an event it never recorded (so acknowledging it there is a no-op). */
-const message = (e: Event, i: number, attempts = 1, extra: Record<string, unknown> = {}) => ({
-  id: `m${i}_${e.id}`,
-  timestamp: new Date(),
-  attempts,
-  body: { v: 1, shard: 0, seq: 1_000_000 + i, event: normalise(e), ...extra },
-});
+/** The i-th message of a batch. */
+const message = (e: Event, i: number, attempts = 1, extra: Record<string, unknown> = {}) => inboxMessage(e, `m${i}_${e.id}`, 1_000_000 + i, attempts, extra);
 
 async function consume(events: Event[], attempts = 1) {
   const batch = createMessageBatch("workflow-events", events.map((e, i) => message(e, i, attempts)));
@@ -63,24 +52,6 @@ async function deadEvent(eventId: string) {
     },
     { timeout: 10_000, interval: 50 },
   );
-}
-
-async function activeWorkflow(trigger: Record<string, unknown>, nodes?: unknown[]) {
-  const def = {
-    name: uid("match"),
-    trigger: { entity: "inventory_item", ...trigger },
-    start: "done",
-    nodes: nodes ?? [{ id: "done", type: "condition", config: { all: [{ left: "{{trigger.data.on_hand}}", op: "gte", right: 0 }] } }],
-  };
-  const wf = await json(await api("/api/workflows", { method: "POST", json: def }));
-  expect((await api(`/api/workflows/${wf.id}/status`, { method: "POST", json: { status: "active" } })).status).toBe(200);
-  return wf.id as string;
-}
-
-/** The run a workflow has for an event, or null when none was started. */
-async function runFor(workflowId: string, eventId: string): Promise<RunRecord | null> {
-  const raw = await env.RUNS.get(env.RUNS.idFromName(runName(workflowId, eventId))).settled();
-  return raw ? JSON.parse(raw) : null;
 }
 
 describe("matching", () => {

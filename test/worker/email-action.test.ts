@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { SendEmailConfigSchema, sendEmail } from "../../worker/nodes/send-email";
 import type { ActionContext, ActionResult, NodeDeps } from "../../worker/engine/step";
 import { stepDeps } from "../../worker/run/deps";
-import { uid } from "./helpers";
+import { uid } from "../support/api";
 import { actionContext, testScope } from "../support/action-context";
 
 /** The deps the run shell gives actions: the real email binding behind the port. */

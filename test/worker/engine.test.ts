@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import PostalMime from "postal-mime";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RunObject } from "../../worker/run/run-object";
-import { api, json, uid } from "./helpers";
-import { createWorkflow, fireAt, noJitter, program, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
+import { api, json, uid } from "../support/api";
+import { createWorkflow, fireAt, noJitter, program, received, settled, startRun, startTest, stubOf, webhook } from "../support/runs";
 
 /*
  * The run object end to end: real Durable Object, real alarms (fired with runDurableObjectAlarm,

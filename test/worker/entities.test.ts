@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { entitySchema, snapshotStatement, SnapshotRowSchema, upsertStatements, type EntityKind } from "../../worker/entities";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "../support/api";
 
 /** Applies snapshots the way the queue consumer does: upserts, then the snapshot read, in one batch. */
 async function apply(kind: EntityKind, rows: Parameters<typeof upsertStatements>[2], id = String(rows[0]!.data.id)) {

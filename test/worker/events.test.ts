@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { api, json, uid } from "./helpers";
-import { inventoryEvent, postBytes, postEvents } from "./events-support";
+import { api, json, uid } from "../support/api";
+import { activeWorkflow, inventoryEvent, postBytes, postEvents, sign } from "../support/events";
 import type { InboxObject } from "../../worker/intake/inbox-object";
 import { INBOX_SHARDS, pickShard } from "../../worker/intake/shards";
 
@@ -31,22 +31,6 @@ async function processed(eventId: string) {
   );
 }
 
-async function activeWorkflow(tag: string) {
-  const wf = await json(
-    await api("/api/workflows", {
-      method: "POST",
-      json: {
-        name: uid("events"),
-        trigger: { entity: "inventory_item", tags: { include: [tag] } },
-        start: "done",
-        nodes: [{ id: "done", type: "wait", config: { until: { type: "absolute", date: "2020-01-01" } } }],
-      },
-    }),
-  );
-  expect((await api(`/api/workflows/${wf.id}/status`, { method: "POST", json: { status: "active" } })).status).toBe(200);
-  return wf.id as string;
-}
-
 describe("POST /api/events: signatures", () => {
   it("accepts a correctly signed event with 202, recorded before the answer", async () => {
     const before = await recorded();
@@ -68,8 +52,6 @@ describe("POST /api/events: signatures", () => {
   it("refuses a body changed after signing", async () => {
     const event = inventoryEvent();
     const good = JSON.stringify(event);
-    const { api } = await import("./helpers");
-    const { sign } = await import("./events-support");
     const res = await api("/api/events", {
       method: "POST",
       token: null,
@@ -90,7 +72,6 @@ describe("POST /api/events: signatures", () => {
   });
 
   it("refuses missing signature headers", async () => {
-    const { api } = await import("./helpers");
     const res = await api("/api/events", { method: "POST", token: null, body: JSON.stringify(inventoryEvent()), headers: { "content-type": "application/json" } });
     expect(res.status).toBe(401);
     expect((await json(res)).error.message).toContain("webhook-id");
@@ -125,7 +106,7 @@ describe("POST /api/events: signatures", () => {
 describe("POST /api/events: the same event twice", () => {
   it("starts each matching workflow once for the same event delivered twice, before and after it was processed", async () => {
     const tag = uid("dedup");
-    const workflows = [await activeWorkflow(tag), await activeWorkflow(tag)];
+    const workflows = [await activeWorkflow({ tags: { include: [tag] } }), await activeWorkflow({ tags: { include: [tag] } })];
     const event = inventoryEvent({}, { tags: [tag] });
     const before = await recorded();
     // The platform replays a delivery (same webhook id) while the first copy is still in the inbox.

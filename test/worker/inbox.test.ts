@@ -6,8 +6,8 @@ import { bootId, InboxObject, INLINE_BYTES, MAX_PENDING } from "../../worker/int
 import { snapshotCounters } from "../../worker/lib/metrics";
 import { pickShard } from "../../worker/intake/shards";
 import { runName } from "../../worker/intake/start";
-import { api, json, uid } from "./helpers";
-import { inventoryEvent, postEvents } from "./events-support";
+import { json, uid } from "../support/api";
+import { activeWorkflow, inventoryEvent, postEvents } from "../support/events";
 
 const inbox = (shard: number) => env.INBOX.get(env.INBOX.idFromName(`inbox-${shard}`));
 const encoder = new TextEncoder();
@@ -47,22 +47,6 @@ function insertRow(sql: SqlStorage, event: EntityEvent, opts: { sentBoot: string
   );
 }
 
-async function activeWorkflow(tag: string) {
-  const wf = await json(
-    await api("/api/workflows", {
-      method: "POST",
-      json: {
-        name: uid("inbox"),
-        trigger: { entity: "inventory_item", tags: { include: [tag] } },
-        start: "done",
-        nodes: [{ id: "done", type: "wait", config: { until: { type: "absolute", date: "2020-01-01" } } }],
-      },
-    }),
-  );
-  await api(`/api/workflows/${wf.id}/status`, { method: "POST", json: { status: "active" } });
-  return wf.id as string;
-}
-
 async function expectCompletedRun(workflowId: string, eventId: string) {
   await vi.waitFor(
     async () => {
@@ -76,7 +60,7 @@ async function expectCompletedRun(workflowId: string, eventId: string) {
 describe("the inbox", () => {
   it("sends again, at its next sweep, an event whose queue message was lost with a previous runtime", async () => {
     const tag = uid("lost");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const [event] = entityEvents(inventoryEvent({}, { tags: [tag] }));
     const shard = pickShard(event!.id);
     // As if a runtime that has since died had recorded it and sent it to its in-memory queue.
@@ -216,7 +200,7 @@ describe("inbox sends within the queue's limits", () => {
 
   it("sends again, in batches the queue takes, a backlog of multi-byte events", async () => {
     const tag = uid("backlog");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const shard = 2;
     // 120 events of 3 KB each (1,000 CJK characters): 360 KB, more than one sendBatch may carry.
     const events: EntityEvent[] = [];
@@ -235,7 +219,7 @@ describe("inbox sends within the queue's limits", () => {
 
   it("does not let a message the queue refuses hold back the events sent with it", async () => {
     const tag = uid("refused");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const [large, small] = entityEvents(inventoryEvent({}, { tags: [tag], note: "€".repeat(50_000) }), inventoryEvent({}, { tags: [tag] }));
     const shard = pickShard(large!.id);
     await runInDurableObject(inbox(shard), (_obj: InboxObject, state) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { api, json, uid } from "./helpers";
-import { inventoryEvent, postEvents } from "./events-support";
+import { api, json, uid } from "../support/api";
+import { activeWorkflow, inventoryEvent, postEvents } from "../support/events";
 
 /*
  * Sizes are UTF-8 bytes, end to end: the 1 MiB request limit, and the queue's limits per message
@@ -10,22 +10,6 @@ import { inventoryEvent, postEvents } from "./events-support";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
-
-async function activeWorkflow(tag: string) {
-  const wf = await json(
-    await api("/api/workflows", {
-      method: "POST",
-      json: {
-        name: uid("sizes"),
-        trigger: { entity: "inventory_item", tags: { include: [tag] } },
-        start: "done",
-        nodes: [{ id: "done", type: "wait", config: { until: { type: "absolute", date: "2020-01-01" } } }],
-      },
-    }),
-  );
-  expect((await api(`/api/workflows/${wf.id}/status`, { method: "POST", json: { status: "active" } })).status).toBe(200);
-  return wf.id as string;
-}
 
 /** Waits until the workflow has a completed run for each of these events. */
 async function expectRuns(workflowId: string, events: { id: string }[]) {
@@ -41,7 +25,7 @@ async function expectRuns(workflowId: string, events: { id: string }[]) {
 describe("event sizes in bytes", () => {
   it("starts the runs of 100 events of 1,000 CJK characters each (about 330 KB in one request)", async () => {
     const tag = uid("cjk");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const events = Array.from({ length: 100 }, () => inventoryEvent({}, { tags: [tag], note: "価格改定".repeat(250) }));
     const body = JSON.stringify({ events });
     expect(encoder.encode(body).byteLength).toBeGreaterThan(300_000);
@@ -52,7 +36,7 @@ describe("event sizes in bytes", () => {
 
   it("starts the run of a 150 KB event and of a small event posted with it", async () => {
     const tag = uid("euro");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     // 50,000 "€" are 50,000 UTF-16 units but 150,000 bytes: too large for one queue message.
     const large = inventoryEvent({}, { tags: [tag], note: "€".repeat(50_000) });
     const small = inventoryEvent({}, { tags: [tag] });
@@ -62,7 +46,7 @@ describe("event sizes in bytes", () => {
 
   it("accepts a request of exactly 1 MiB of multi-byte text and starts every run; one byte more is 413", async () => {
     const tag = uid("mib");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     // Four events of 218,000 bytes of text ("€" 3 bytes, CJK 3, an emoji 4), and one that fills up to 1 MiB.
     const heavy = () => inventoryEvent({}, { tags: [tag], note: "€".repeat(60_000) + "価格".repeat(5_000) + "🧦".repeat(2_000) });
     const filler = inventoryEvent({}, { tags: [tag], note: "" });

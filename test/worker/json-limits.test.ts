@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { utf8Bytes } from "../../worker/lib/json";
 import { restockDefinition } from "../support/definitions";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "../support/api";
 
 /*
  * Every JSON body but POST /api/events (which reads its raw bytes for the signature) passes one

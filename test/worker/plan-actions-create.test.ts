@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createOrGetPlan } from "../../worker/nodes/create-or-get-plan";
 import { DateSpecError } from "../../worker/definition/date-spec";
 import { ctxOf, depsOf, NOW, planStep, scopeOf, triggerOf } from "../support/plan-fixtures";
-import { uid } from "./helpers";
+import { uid } from "../support/api";
 
 describe("create_or_get_plan", () => {
   it("creates an open plan, then reuses it for the same kind and interpolated name", async () => {
@@ -68,6 +68,15 @@ describe("create_or_get_plan", () => {
       name: "Plan p",
       shops: { mode: "all", ids: [] },
       deadline: "2026-11-25",
+    });
+  });
+
+  it("refuses a recorded input that does not parse, naming each problem at its path", async () => {
+    const res = await createOrGetPlan.execute({ kind: "restock", name: " ", shops: { mode: "all", ids: [] }, deadline: "soon" }, ctxOf(), depsOf());
+    expect(res).toEqual({
+      ok: false,
+      retryable: false,
+      error: expect.stringMatching(/^Invalid input: name: The plan name is empty after interpolation; deadline: .+$/),
     });
   });
 

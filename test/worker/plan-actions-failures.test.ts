@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addItemsToPlan } from "../../worker/nodes/add-items-to-plan";
 import { ctxOf, depsOf, itemsStep, newPlan, NOW, restockPlan, scopeOf, triggerOf, world } from "../support/plan-fixtures";
-import { uid } from "./helpers";
+import { uid } from "../support/api";
 
 describe("add_items_to_plan failures", () => {
   it("fails without retry for a missing or closed plan", async () => {
@@ -58,6 +58,8 @@ describe("add_items_to_plan failures", () => {
   it("refuses input that does not parse, and config the schema forbids", async () => {
     const res = await addItemsToPlan.execute({ plan: 42, filter: {} } as never, ctxOf(), depsOf());
     expect(res).toMatchObject({ ok: false, retryable: false });
+    // Every problem, each at its path.
+    expect((res as { error: string }).error).toMatch(/^Invalid input: plan: .+; filter\.entity: /);
     const cfg = addItemsToPlan.configSchema.safeParse({ plan: "p", filter: { entity: "brand" }, matching: { strategy: "fixed", from_shop: "a", to_shop: "a" } });
     expect(cfg.success).toBe(false);
     expect(addItemsToPlan.configSchema.safeParse({ plan: "p", filter: { entity: "shop" } }).success).toBe(false);

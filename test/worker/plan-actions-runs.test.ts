@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { snapshotCounters } from "../../worker/lib/metrics";
 import { countersOf, itemsStep, lineSummary, linesOf, mirror, outputOf, restockPlan, triggerOf, world } from "../support/plan-fixtures";
-import { uid } from "./helpers";
+import { uid } from "../support/api";
 
 describe("add_items_to_plan re-runs", () => {
   it("updates lines instead of duplicating them, and rewrites only what changed", async () => {

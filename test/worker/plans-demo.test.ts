@@ -7,7 +7,7 @@ import type { RunRecord } from "../../worker/run/run-object";
 import { demoData, demoWorkflows, fitsScenario, scenarioEvent, SCENARIOS } from "../../scripts/demo/data.mjs";
 // @ts-expect-error -- as above
 import { seedIfEmpty } from "../../scripts/demo/seed.mjs";
-import { api, json, TOKEN } from "./helpers";
+import { api, json, TOKEN } from "../support/api";
 
 /*
  * The demo data set and its three example workflows, loaded through the public API into this

@@ -7,7 +7,7 @@ import type { Scope } from "../../worker/definition/interpolate";
 import { upsertStatements } from "../../worker/entities";
 import { newId } from "../../worker/lib/ids";
 import { stepDeps } from "../../worker/run/deps";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "../support/api";
 
 const NOW = new Date("2026-11-22T10:00:00Z");
 const trigger: Scope["trigger"] = { id: "evt", type: "product.updated", entity: "product", entity_id: "p", occurred_at: NOW.toISOString(), data: {}, previous: null };

@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RunObject } from "../../worker/run/run-object";
-import { api, json, uid } from "./helpers";
-import { createWorkflow, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
+import { api, json, uid } from "../support/api";
+import { createWorkflow, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "../support/runs";
 
 /*
  * Cancel stops a run at once, in every state it can be in, and a cancelled run performs no
@@ -14,6 +14,21 @@ const cancel = async (id: string) => {
   expect(res.status).toBe(200);
   return json(res);
 };
+
+/**
+ * A run whose first attempt is in flight when its instance stops, as a fresh instance finds it.
+ * Were the cut-off attempt settled on load, it would fail for good and the run would go on to
+ * "after" (the `next` bucket).
+ */
+async function cutOffRun() {
+  const [slow, next] = [uid("cutoff"), uid("next")];
+  await program(slow, [{ status: 200, delay_ms: 5000 }]);
+  const first = webhook(slow, { retry: { max_attempts: 1 }, on_error: "continue", next: "after" });
+  const id = await startRun(await createWorkflow([first, webhook(next, { id: "after" })]));
+  await reached(slow);
+  await runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.abort("the runtime stopped")).catch(() => undefined);
+  return { id, slow, next };
+}
 
 /** A cancelled run keeps no alarm: nothing is left that could wake it. */
 async function nothingMoreHappens(id: string) {
@@ -65,13 +80,7 @@ describe("cancel", () => {
   });
 
   it("cancels a run found on a fresh instance with an attempt in flight, performing nothing first", async () => {
-    const [slow, next] = [uid("cutoff"), uid("next")];
-    await program(slow, [{ status: 200, delay_ms: 5000 }]);
-    // Were the cut-off attempt settled on load, it would fail for good and the run would go on to "after".
-    const first = webhook(slow, { retry: { max_attempts: 1 }, on_error: "continue", next: "after" });
-    const id = await startRun(await createWorkflow([first, webhook(next, { id: "after" })]));
-    await reached(slow);
-    await runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.abort("the runtime stopped")).catch(() => undefined);
+    const { id, slow, next } = await cutOffRun();
 
     const cancelled = await cancel(id);
     expect(cancelled.steps.map((s: { status: string }) => s.status)).toEqual(["cancelled", "cancelled"]);
@@ -83,12 +92,7 @@ describe("cancel", () => {
   });
 
   it("reads a run found on a fresh instance without advancing it", async () => {
-    const [slow, next] = [uid("cutoff"), uid("next")];
-    await program(slow, [{ status: 200, delay_ms: 5000 }]);
-    const first = webhook(slow, { retry: { max_attempts: 1 }, on_error: "continue", next: "after" });
-    const id = await startRun(await createWorkflow([first, webhook(next, { id: "after" })]));
-    await reached(slow);
-    await runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.abort("the runtime stopped")).catch(() => undefined);
+    const { id, next } = await cutOffRun();
 
     const read = await json(await api(`/api/runs/${id}`));
     expect(read.steps.map((s: { status: string }) => s.status)).toEqual(["running", "pending"]);

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { DEADLINE_MARGIN_MS, DEFAULT_STEP_TIMEOUT_MS, INTERRUPTED, MAX_STEP_OUTPUT_BYTES } from "../../worker/engine/run-machine";
 import type { RunState } from "../../worker/engine/run-state";
 import type { RunObject } from "../../worker/run/run-object";
-import { api, uid } from "./helpers";
-import { alarmOf, createWorkflow, fireAt, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "./run-object-support";
+import { api, uid } from "../support/api";
+import { alarmOf, createWorkflow, fireAt, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "../support/runs";
 
 /*
  * A run never hangs in `running`: whatever goes wrong between an action and the record of its

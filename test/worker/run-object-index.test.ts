@@ -7,8 +7,8 @@ import { emptySummary } from "../../worker/nodes";
 import { IndexWriter } from "../../worker/run/index-writer";
 import type { RunObject } from "../../worker/run/run-object";
 import { RunStorage } from "../../worker/run/storage";
-import { uid } from "./helpers";
-import { fireAt, settled, startTest, stubOf, webhook } from "./run-object-support";
+import { uid } from "../support/api";
+import { fireAt, settled, startTest, stubOf, webhook } from "../support/runs";
 
 /*
  * The D1 row of a run only moves forward. Writes of one run can be in flight together — the

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RunObject } from "../../worker/run/run-object";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "../support/api";
 
 const HOUR = 3_600_000;
 

@@ -2,10 +2,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
-import { runName } from "../../worker/intake/start";
-import type { RunRecord } from "../../worker/run/run-object";
-import { inventoryEvent } from "./events-support";
-import { api, json, uid } from "./helpers";
+import { activeWorkflow, inboxMessage, inventoryEvent, runFor } from "../support/events";
+import { api, json, uid } from "../support/api";
 
 /*
  * Events that arrive after a newer one for the same entity (SPEC §5: the mirror keeps the newer
@@ -19,35 +17,12 @@ let seq = 2_000_000;
 async function consume(events: Event[]) {
   const batch = createMessageBatch(
     "workflow-events",
-    events.map((e) => {
-      const [entity, kind] = e.type.split(".");
-      const event = { ...e, entity, kind, occurred_at: new Date(e.occurred_at).toISOString(), data: { ...e.data, id: e.entity_id } };
-      return { id: `m_${e.id}_${seq}`, timestamp: new Date(), attempts: 1, body: { v: 1, shard: 0, seq: seq++, event } };
-    }),
+    events.map((e) => inboxMessage(e, `m_${e.id}_${seq}`, seq++)),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   const result = await getQueueResult(batch, ctx);
   expect(result.retryMessages).toEqual([]);
-}
-
-async function activeWorkflow(tag: string, trigger: Record<string, unknown> = {}) {
-  const def = {
-    name: uid("stale"),
-    trigger: { entity: "inventory_item", tags: { include: [tag] }, ...trigger },
-    start: "done",
-    nodes: [{ id: "done", type: "condition", config: { all: [{ left: "{{trigger.data.on_hand}}", op: "gte", right: 0 }] } }],
-  };
-  const res = await api("/api/workflows", { method: "POST", json: def });
-  expect(res.status).toBe(201);
-  const wf = await json(res);
-  expect((await api(`/api/workflows/${wf.id}/status`, { method: "POST", json: { status: "active" } })).status).toBe(200);
-  return wf.id as string;
-}
-
-async function runFor(workflowId: string, eventId: string): Promise<RunRecord | null> {
-  const raw = await env.RUNS.get(env.RUNS.idFromName(runName(workflowId, eventId))).settled();
-  return raw ? JSON.parse(raw) : null;
 }
 
 async function staleList(): Promise<{ event_id: string }[]> {
@@ -66,7 +41,7 @@ function pair(tag: string) {
 describe("stale events", () => {
   it("starts no run for an event older than the snapshot held, and lists it under /api/events/stale", async () => {
     const tag = uid("t");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const { item, newer, older } = pair(tag);
     await consume([newer]);
     await consume([older]);
@@ -90,8 +65,8 @@ describe("stale events", () => {
 
   it("runs a stale event for a workflow that opts in, with the event's own data and no previous", async () => {
     const tag = uid("t");
-    const skips = await activeWorkflow(tag);
-    const runs = await activeWorkflow(tag, { stale_events: "run" });
+    const skips = await activeWorkflow({ tags: { include: [tag] } });
+    const runs = await activeWorkflow({ tags: { include: [tag] }, stale_events: "run" });
     const { item, newer, older } = pair(tag);
     await consume([newer]);
     await consume([older]);
@@ -107,7 +82,7 @@ describe("stale events", () => {
 
   it("does not take a redelivery of the same event for a stale one", async () => {
     const tag = uid("t");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const item = uid("inv");
     const t = Date.now();
     const first = inventoryEvent({ entity_id: item, occurred_at: new Date(t).toISOString() }, { tags: [tag], on_hand: 0 });
@@ -124,7 +99,7 @@ describe("stale events", () => {
 
   it("in one batch, takes an older event after a newer one for stale, and events in order for fresh", async () => {
     const tag = uid("t");
-    const wf = await activeWorkflow(tag);
+    const wf = await activeWorkflow({ tags: { include: [tag] } });
     const late = pair(tag);
     await consume([late.newer, late.older]);
     expect(await runFor(wf, late.older.id)).toBeNull();
@@ -138,7 +113,7 @@ describe("stale events", () => {
 
   it("pages newest first and refuses a cursor it did not give out", async () => {
     const tag = uid("t");
-    await activeWorkflow(tag);
+    await activeWorkflow({ tags: { include: [tag] } });
     for (let i = 0; i < 2; i++) {
       const { newer, older } = pair(tag);
       await consume([newer]);

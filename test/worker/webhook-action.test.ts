@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CallWebhookConfigSchema, callWebhook } from "../../worker/nodes/call-webhook";
 import type { ActionContext, ActionResult, NodeDeps } from "../../worker/engine/step";
 import { stepDeps } from "../../worker/run/deps";
-import { uid } from "./helpers";
+import { uid } from "../support/api";
 import { actionContext, testScope } from "../support/action-context";
 
 // The shapes of test/support/sink.ts, restated: that file is Node code outside this tsconfig.

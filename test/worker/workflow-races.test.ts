@@ -5,7 +5,7 @@ import { db } from "../../worker/db/sql";
 import { indexTags } from "../../worker/definition/trigger";
 import { ConcurrentSaveError, getWorkflow, saveVersion, setStatus, type WorkflowRecord } from "../../worker/workflows/store";
 import { restockDefinition } from "../support/definitions";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "../support/api";
 
 /*
  * Each test replays an interleaving of two requests: one reads the workflow, the other changes it,

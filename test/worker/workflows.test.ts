@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { restockDefinition } from "../support/definitions";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "../support/api";
 
 async function create(overrides: Record<string, unknown> = {}) {
   const res = await api("/api/workflows", { method: "POST", json: restockDefinition({ name: uid("wf"), ...overrides }) });

@@ -1,9 +1,8 @@
 import { computed, createModel, effect, signal } from "@preact/signals";
-import { api, ApiError, describeError, LIVE_RUN_STATUSES, type RunDetail, type RunListItem, type RunStatus, type StepRecord } from "../src/api";
+import { api, ApiError, describeError, LIVE_RUN_STATUSES, type RunDetail, type RunListItem, type StepRecord } from "../src/api";
 import { router } from "./router";
 import { loadWhileSignedIn, session } from "./session";
 
-export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
 const LIVE_POLL_MS = 1500;
 const IDLE_POLL_MS = 5000;
 

@@ -1,10 +1,8 @@
 import { computed, createModel, signal } from "@preact/signals";
-import { api, describeError, type WorkflowListItem, type WorkflowStatus } from "../src/api";
+import { api, describeError, type WorkflowListItem } from "../src/api";
 import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { loadWhileSignedIn } from "./session";
-
-export const STATUS_FILTERS: readonly WorkflowStatus[] = ["draft", "active", "paused", "archived"];
 
 /** The workflows list: rows and paging (domain) apart from filter, progress and messages (view). */
 export const WorkflowsModel = createModel(() => {

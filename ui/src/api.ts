@@ -1,87 +1,77 @@
 /**
- * The typed client of the public API (SPEC §7–10). Definition payloads are typed by the worker's
- * zod schemas through `import type`, so the bundle carries no schema code. Every failure becomes
- * an ApiError with a sentence a person can read; callers show it, never swallow it.
+ * The typed client of the public API (SPEC §7–10). Payloads are typed by the worker's contract
+ * (worker/contract: the zod schemas the routes answer with) through `import type`, so the bundle
+ * carries no schema code. Every failure becomes an ApiError with a sentence a person can read;
+ * callers show it, never swallow it.
  */
-import type { RunSummary } from "../../worker/nodes";
-import type { PlanKind } from "../../worker/planning/plan";
-import type { EventKind, TriggerEntity } from "../../worker/definition/common";
-import type { Definition, DefinitionInput, Trigger } from "../../worker/contract/definition";
-import type { WorkflowStatus } from "../../worker/definition/workflow-status";
-import type { RUN_STATUSES, STEP_STATUSES } from "../../worker/engine/run-state";
-import type { EntityKind, EntitySnapshot } from "../../worker/entities";
-import type { ErrorBody, Issue } from "../../worker/errors";
-import type { Plan, PLAN_STATUSES, PlanItemSchema } from "../../worker/planning/plan";
-import type { RunSchema } from "../../worker/routes/runs";
-import type { z } from "zod";
-import type { WorkflowRecord } from "../../worker/workflows/store";
+import type {
+  Credentials,
+  Definition,
+  DefinitionInput,
+  EntityDetail,
+  EntityKind,
+  EntitySnapshot,
+  ErrorBody,
+  EventKind,
+  Issue,
+  Page,
+  Plan,
+  PlanDetail,
+  PlanItem,
+  PlanKind,
+  PlanStatus,
+  RunListItem,
+  RunRecord,
+  RunStatus,
+  RunSummary,
+  StepRecord,
+  StepStatus,
+  TestEvent as TestEventBody,
+  TestRunStarted,
+  Trigger,
+  TriggerEntity,
+  ValidateAnswer,
+  VersionDefinition,
+  WorkflowListItem,
+  WorkflowRecord,
+  WorkflowStatus,
+  WorkflowVersion,
+} from "../../worker/contract";
 
-export type { Definition, DefinitionInput, Issue, PlanKind, RunSummary, Trigger, TriggerEntity, EventKind, WorkflowStatus };
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
+export type {
+  Definition,
+  DefinitionInput,
+  EntityKind,
+  EntitySnapshot,
+  EventKind,
+  Issue,
+  Page,
+  PlanDetail,
+  PlanItem,
+  PlanKind,
+  PlanStatus,
+  RunListItem,
+  RunStatus,
+  RunSummary,
+  StepRecord,
+  StepStatus,
+  Trigger,
+  TriggerEntity,
+  WorkflowListItem,
+  WorkflowStatus,
+  WorkflowVersion,
+};
 
 export type Workflow = WorkflowRecord;
-
-export interface WorkflowListItem extends Omit<Workflow, "definition"> {
-  trigger: Trigger;
-  node_count: number;
-  stats: { last_run: { id: string; status: string; started_at: string } | null; runs_24h: number };
-}
-
-export interface WorkflowVersion {
-  version: number;
-  created_at: string;
-  definition: Definition;
-}
-
-export interface Validation {
-  valid: boolean;
-  issues: Issue[];
-  activation_issues: Issue[];
-}
-
-// Run, plan and entity payloads: types from the worker's own zod schemas (import type only).
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export type StepStatus = (typeof STEP_STATUSES)[number];
-export const LIVE_RUN_STATUSES: readonly string[] = ["pending", "running"];
-
-type RunRecord = z.infer<typeof RunSchema>;
-/** A run as GET /api/runs/{id} answers; its schema leaves `definition` open, it is the pinned version's. */
-export interface RunDetail extends Omit<RunRecord, "definition"> {
-  definition: Definition;
-}
-export type StepRecord = RunRecord["steps"][number];
-export type RunTrigger = RunRecord["trigger"];
-
-/** A row of GET /api/runs (the route does not export its list schema; these are the same fields). */
-export interface RunListItem extends Pick<RunRecord, "id" | "workflow_id" | "workflow_version" | "status" | "test" | "started_at" | "finished_at" | "error"> {
-  event_id: string | null;
-  entity: string | null;
-  entity_id: string | null;
-  summary: RunSummary | null;
-  steps: Record<string, StepStatus>;
-}
-
-export interface TestEvent {
-  type?: string;
-  entity_id: string;
-  data: unknown;
-  previous?: unknown;
-}
-
-export type PlanStatus = (typeof PLAN_STATUSES)[number];
+export type Validation = ValidateAnswer;
+export type RunDetail = RunRecord;
 export type PlanListItem = Plan;
-export type PlanItem = z.infer<typeof PlanItemSchema>;
-export interface PlanDetail extends Plan {
-  items: PlanItem[];
-  /** Pass as items_cursor for the next lines; null after the last. */
-  items_next_cursor: string | null;
-}
 
-export type { EntityKind, EntitySnapshot };
+/** A run still moving: its page polls until it is not. */
+export const LIVE_RUN_STATUSES: readonly RunStatus[] = ["pending", "running"];
+
+/** The builder sends the entity data as the person typed it; the server checks it. */
+export type TestEvent = Omit<TestEventBody, "data" | "previous"> & { data: unknown; previous?: unknown };
 
 export class ApiError extends Error {
   constructor(
@@ -196,10 +186,10 @@ export const api = {
   saveWorkflow: (id: string, def: DefinitionInput) => json<Workflow>("PUT", `/workflows/${enc(id)}`, { body: def }),
   setStatus: (id: string, status: WorkflowStatus) => json<Workflow>("POST", `/workflows/${enc(id)}/status`, { body: { status } }),
   listVersions: (id: string, cursor?: string | null) => json<Page<WorkflowVersion>>("GET", `/workflows/${enc(id)}/versions`, { query: { limit: 100, cursor } }),
-  getVersion: (id: string, version: number) => json<{ version: number; definition: Definition }>("GET", `/workflows/${enc(id)}/versions/${version}`),
+  getVersion: (id: string, version: number) => json<VersionDefinition>("GET", `/workflows/${enc(id)}/versions/${version}`),
   validate: (def: unknown) => json<Validation>("POST", "/workflows/validate", { body: def }),
-  credentials: () => json<Page<{ name: string }>>("GET", "/credentials"),
-  startTest: (id: string, event: TestEvent) => json<{ id: string }>("POST", `/workflows/${enc(id)}/test`, { body: event }),
+  credentials: () => json<Credentials>("GET", "/credentials"),
+  startTest: (id: string, event: TestEvent) => json<TestRunStarted>("POST", `/workflows/${enc(id)}/test`, { body: event }),
 
   listRuns: (q: { workflow_id?: string; status?: string; test?: string; limit?: number; cursor?: string | null }) => json<Page<RunListItem>>("GET", "/runs", { query: q }),
   getRun: (id: string) => json<RunDetail>("GET", `/runs/${enc(id)}`),
@@ -215,5 +205,5 @@ export const api = {
 
   listEntities: (entity: EntityKind, q: { q?: string; tag?: string; limit?: number; cursor?: string | null }) =>
     json<Page<EntitySnapshot>>("GET", `/entities/${enc(entity)}`, { query: q }),
-  getEntity: (entity: EntityKind, id: string) => json<EntitySnapshot>("GET", `/entities/${enc(entity)}/${enc(id)}`),
+  getEntity: (entity: EntityKind, id: string) => json<EntityDetail>("GET", `/entities/${enc(entity)}/${enc(id)}`),
 };

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { NodeIdSchema, RetryPolicySchema } from "../definition/common";
 import { graphIssues } from "../definition/graph";
 import { TriggerSchema } from "../definition/trigger";
-import { zodIssues, type Issue } from "../errors";
+import { zodIssues, type Issue } from "../lib/issues";
 import { NODE_MODULES } from "../nodes";
 import { condition } from "../nodes/condition";
 

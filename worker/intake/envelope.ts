@@ -3,7 +3,7 @@ import { ENTITY_KINDS, EntityKindSchema } from "../entities";
 import { deletedEntitySchema, entitySchema } from "../entities/registry";
 import { MAX_SNAPSHOT_BYTES, snapshotTooLarge } from "../entities/store";
 import { EventKindSchema } from "../definition/common";
-import { zodIssues, type Issue } from "../errors";
+import { zodIssues, type Issue } from "../lib/issues";
 import { MAX_JSON_DEPTH, valueDepth } from "../lib/json";
 
 /** At most this many events per request (SPEC §6). */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { prepareRows, type PreparedRow } from "../entities/store";
 import { MAX_JSON_DEPTH, valueDepth } from "../lib/json";
+import { issuesText } from "../lib/issues";
 import { count } from "../lib/metrics";
 import { logError } from "../log";
 import type { EntityEvent } from "./envelope";
@@ -70,7 +71,6 @@ function validate(event: EntityEvent): { row: PreparedRow } | { reason: string }
   } catch (err) {
     if (!(err instanceof z.ZodError)) return { reason: errorText(err) };
     // prepareRows names the row first: [0, "data", ...].
-    const issues = err.issues.map((i) => `${i.path.slice(1).join(".") || "event"}: ${i.message}`).join("; ");
-    return { reason: `The event is not a valid ${event.entity}: ${issues}` };
+    return { reason: `The event is not a valid ${event.entity}: ${issuesText(err, 1)}` };
   }
 }

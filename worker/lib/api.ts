@@ -1,10 +1,11 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { AppError, ErrorBodySchema, validationError, zodIssues } from "../errors";
+import { ErrorBodySchema } from "../contract/error";
+import { AppError, validationError, zodIssues } from "../errors";
 import { parseJson } from "./json";
 
 /** `json` holds the request's JSON body once `jsonBodies` has parsed it (wrapped: `null` is a body too). */
-export type AppEnv = { Bindings: Env; Variables: { token?: string; json?: { value: unknown } } };
+export type AppEnv = { Bindings: Env; Variables: { json?: { value: unknown } } };
 
 /** A resource's router: validation failures become our 400 with issues, like every other error. */
 export function router() {
@@ -55,7 +56,9 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string)
   description,
 });
 
-export const errorResponse = (description: string) => jsonContent(ErrorBodySchema, description);
+/** Every failure's body, one component of the document. */
+const ErrorBody = ErrorBodySchema.openapi("Error");
+export const errorResponse = (description: string) => jsonContent(ErrorBody, description);
 
 /** Error responses most routes share, for the OpenAPI document. */
 export const commonErrors = {
@@ -66,3 +69,11 @@ export const commonErrors = {
 export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
   body: { content: { "application/json": { schema } }, required: true, ...(description ? { description } : {}) },
 });
+
+/**
+ * A JSON body documented as the schema component `name` but read as any JSON, for a route that
+ * checks the body itself: after its own lookups (an unknown id answers 404 before a bad body
+ * answers 400) and with its own rules and messages. A response of the route names the component.
+ */
+export const bodyDocumentedAs = (name: string, description?: string) =>
+  jsonBody(z.unknown().openapi({ allOf: [{ $ref: `#/components/schemas/${name}` }] }), description);

@@ -3,6 +3,7 @@ import { DateSpecSchema, TagFilterSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
 import { defineAction, notPreviewable } from "../engine/step";
+import { issuesText } from "../lib/issues";
 import { CountsSchema } from "../planning/port";
 import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
 
@@ -103,10 +104,7 @@ export const addItemsToPlan = defineAction({
   },
   async execute(raw, ctx, deps) {
     const parsed = AddItemsToPlanInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return { ok: false, error: `Invalid input at ${issue?.path.join(".")}: ${issue?.message}`, retryable: false };
-    }
+    if (!parsed.success) return { ok: false, error: `Invalid input: ${issuesText(parsed.error)}`, retryable: false };
     return deps.planning.addItems(parsed.data, ctx);
   },
   summary: {

@@ -12,6 +12,7 @@ import {
   readCapped,
 } from "../lib/net";
 import { redact, redactText, secretForms } from "../lib/redact";
+import { issuesText } from "../lib/issues";
 import { type ActionContext, type ActionResult, defineAction, notPreviewable } from "../engine/step";
 
 const StatusRange = z.union([
@@ -75,10 +76,6 @@ export const CallWebhookInputSchema = CallWebhookConfigSchema.extend({
   query: z.record(z.string(), Scalar).default({}),
 });
 export type CallWebhookInput = z.infer<typeof CallWebhookInputSchema>;
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
-}
 
 type EncodedBody = { text?: string; contentType?: string } | { error: string };
 
@@ -195,7 +192,7 @@ export const callWebhook = defineAction({
     });
 
     const parsed = CallWebhookInputSchema.safeParse(raw);
-    if (!parsed.success) return fail(`The webhook's input is invalid: ${describeIssues(parsed.error)}`, false);
+    if (!parsed.success) return fail(`The webhook's input is invalid: ${issuesText(parsed.error)}`, false);
     const input = parsed.data;
 
     let url: URL;

@@ -3,6 +3,7 @@ import { DateSpecSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
 import { defineAction, notPreviewable } from "../engine/step";
+import { issuesText } from "../lib/issues";
 import { PLAN_STATUSES, PlanKindSchema, StoredShopsSchema } from "../planning/plan";
 import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
 
@@ -53,7 +54,7 @@ export const createOrGetPlan = defineAction({
   },
   async execute(raw, ctx, deps) {
     const parsed = CreateOrGetPlanInputSchema.safeParse(raw);
-    if (!parsed.success) return { ok: false, error: `Invalid input: ${parsed.error.issues[0]?.message}`, retryable: false };
+    if (!parsed.success) return { ok: false, error: `Invalid input: ${issuesText(parsed.error)}`, retryable: false };
     const input = parsed.data;
     let shops = input.shops;
     if (shops.mode === "from_trigger") {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { interpolateString, toText, type Scope } from "../definition/interpolate";
+import { issuesText } from "../lib/issues";
 
 /* What the plan nodes share: the shop scope of their configs and how their inputs resolve. */
 
@@ -43,5 +44,5 @@ export function triggerShop(trigger: Scope["trigger"]): string | undefined {
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new Error(parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; "));
+  throw new Error(issuesText(parsed.error));
 }

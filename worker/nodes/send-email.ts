@@ -11,6 +11,7 @@ import {
   withoutMarks,
 } from "../lib/mime";
 import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { issuesText } from "../lib/issues";
 
 /** An address, or a template that gives one at run time. */
 const Address = z
@@ -86,10 +87,6 @@ function unique(addresses: string[]): string[] {
   });
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
-}
-
 /**
  * The body after interpolation. In an html body values are HTML-escaped (SPEC §8); in a
  * markdown body also markdown-escaped, so data renders as its literal text and cannot add a
@@ -142,7 +139,7 @@ export const sendEmail = defineAction({
       ...(output === undefined ? {} : { output }),
     });
     const parsed = SendEmailInputSchema.safeParse(raw);
-    if (!parsed.success) return fail(`The email's input is invalid: ${describeIssues(parsed.error)}`, false);
+    if (!parsed.success) return fail(`The email's input is invalid: ${issuesText(parsed.error)}`, false);
     const input = parsed.data;
     const from = input.from ?? deps.config.EMAIL_FROM;
     if (!Email.safeParse(from).success) return fail(`The sender ${from} is not an email address: set from or EMAIL_FROM`, false);

@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { batch, sortUtf8 } from "../db/sql";
+import { issuesText } from "../lib/issues";
 import { buildLines, diffLines, itemKey, SCORE_MATCHING, transferKey, type HeldLine, type Rules, type VariantPrice } from "./lines";
-import { LEVELS, type Level, type Plan } from "./plan";
+import type { Plan } from "../contract/plan";
+import { LEVELS, type Level } from "./plan";
 import { getPlan, heldTransfersStatement, parseHeldLines, parseVariantPrices, variantPricesStatement, writeLines } from "./plan-store";
 import { CountsSchema, type AddItemsInput, type AddItemsJob, type AddItemsOutcome, type AddItemsOutput, type Counts } from "./port";
-import { CursorSchema, levelRank, Pager, type ItemRow, type Probes, type Selection } from "./selection";
+import { CursorSchema, levelRank, Pager } from "./selection";
+import type { ItemRow, Probes, Selection } from "./selection-sql";
 import type { Candidate } from "./strategies";
 
 /**
@@ -250,7 +253,7 @@ export async function addItems(input: AddItemsInput, ctx: AddItemsJob, deps: Add
   } catch (err) {
     if (err instanceof PlanningError) return fail(err.message);
     if (err instanceof ConflictError) return { ok: false, error: err.message, retryable: true, retryAfterMs: 1000 };
-    if (err instanceof z.ZodError) return fail(`Unexpected data in the mirror: ${err.issues[0]?.message ?? err.message}`);
+    if (err instanceof z.ZodError) return fail(`Unexpected data in the mirror: ${issuesText(err)}`);
     return { ok: false, error: `D1: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
   }
 }

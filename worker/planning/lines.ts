@@ -59,12 +59,27 @@ export interface VariantPrice {
   cost: number | null;
 }
 
-const base = (item: Candidate) => ({
+type LineExtras = Partial<Pick<Line, "key" | "from_shop_id" | "to_shop_id" | "discount_percent" | "markdown_date">>;
+
+/** The line of `item`: keyed by the item, with no shops, discount or date unless `rest` gives them. */
+const lineOf = (item: Candidate, quantity: number, strategy: string, rest: LineExtras = {}): Line => ({
+  key: itemKey(item.id),
   inventory_item_id: item.id,
   variant_id: item.variant_id,
   shop_id: item.shop_id,
   score: item.rec?.score ?? null,
+  quantity,
+  from_shop_id: null,
+  to_shop_id: null,
+  discount_percent: null,
+  markdown_date: null,
+  strategy,
+  ...rest,
 });
+
+/** The line that moves `quantity` units of `to`'s variant from shop `from` to `to`'s shop. */
+const transferOf = (to: Candidate, from: string, quantity: number, strategy: string): Line =>
+  lineOf(to, quantity, strategy, { key: transferKey(to.variant_id, from, to.shop_id), from_shop_id: from, to_shop_id: to.shop_id });
 
 /**
  * The lines a page of candidates produces. For score matching, `items` must hold every shop of
@@ -82,16 +97,7 @@ export function buildLines(rules: Rules, items: readonly Candidate[], prices: Re
           skipped += 1;
           continue;
         }
-        lines.push({
-          key: itemKey(item.id),
-          ...base(item),
-          quantity,
-          from_shop_id: null,
-          to_shop_id: null,
-          discount_percent: null,
-          markdown_date: null,
-          strategy: `quantity:${rules.quantity.strategy}`,
-        });
+        lines.push(lineOf(item, quantity, `quantity:${rules.quantity.strategy}`));
       }
       break;
     case "markdown":
@@ -104,16 +110,7 @@ export function buildLines(rules: Rules, items: readonly Candidate[], prices: Re
           if (discount?.reason === "margin_floor") marginFloor += 1;
           continue;
         }
-        lines.push({
-          key: itemKey(item.id),
-          ...base(item),
-          quantity,
-          from_shop_id: null,
-          to_shop_id: null,
-          discount_percent: discount.percent,
-          markdown_date: rules.markdown_date,
-          strategy: `discount:${rules.discount.strategy}`,
-        });
+        lines.push(lineOf(item, quantity, `discount:${rules.discount.strategy}`, { discount_percent: discount.percent, markdown_date: rules.markdown_date }));
       }
       break;
     case "transfer_fixed":
@@ -124,16 +121,7 @@ export function buildLines(rules: Rules, items: readonly Candidate[], prices: Re
           skipped += 1;
           continue;
         }
-        lines.push({
-          key: transferKey(item.variant_id, rules.from_shop, item.shop_id),
-          ...base(item),
-          quantity,
-          from_shop_id: rules.from_shop,
-          to_shop_id: item.shop_id,
-          discount_percent: null,
-          markdown_date: null,
-          strategy: "matching:fixed",
-        });
+        lines.push(transferOf(item, rules.from_shop, quantity, "matching:fixed"));
       }
       break;
     case "transfer_score": {
@@ -143,16 +131,7 @@ export function buildLines(rules: Rules, items: readonly Candidate[], prices: Re
       for (const group of byVariant(items)) {
         for (const t of matchByScore(group, canReceive)) {
           involved.add(t.from.id).add(t.to.id);
-          lines.push({
-            key: transferKey(t.to.variant_id, t.from.shop_id, t.to.shop_id),
-            ...base(t.to),
-            quantity: t.quantity,
-            from_shop_id: t.from.shop_id,
-            to_shop_id: t.to.shop_id,
-            discount_percent: null,
-            markdown_date: null,
-            strategy: SCORE_MATCHING,
-          });
+          lines.push(transferOf(t.to, t.from.shop_id, t.quantity, SCORE_MATCHING));
         }
       }
       skipped = items.filter((i) => !involved.has(i.id)).length;

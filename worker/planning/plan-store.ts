@@ -5,7 +5,8 @@ import { batch, chunk, db, jsonList, prepare, sortUtf8, type Rows } from "../db/
 import { track } from "../lib/metrics";
 import { newId } from "../lib/ids";
 import type { Diff, HeldLine, Line, VariantPrice } from "./lines";
-import { PlanItemSchema, PlanSchema, type Plan, type PlanKind, type PlanStatus } from "./plan";
+import { PlanItemSchema, PlanSchema, type Plan } from "../contract/plan";
+import type { PlanKind, PlanStatus } from "./plan";
 import type { NewPlan } from "./port";
 
 /** Plans and their lines in D1 (SPEC §9). */

@@ -1,8 +1,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { and, batch, compareUtf8, jsonColumn, jsonList, prepare, sortUtf8, type Rows } from "../db/sql";
-import type { TagFilter } from "../definition/common";
+import { and, batch, compareUtf8, jsonList, prepare, sortUtf8, type Rows } from "../db/sql";
 import { LEVELS, type Level } from "./plan";
+import { ITEM_ORDER, itemColumns, itemPredicates, ItemRowSchema, productUnder, tagPredicate, variantUnder, type ItemRow, type Probes, type Selection } from "./selection-sql";
 
 /**
  * Which inventory items add_items_to_plan considers, read from D1 in pages (SPEC §9: "a brand
@@ -20,49 +20,8 @@ import { LEVELS, type Level } from "./plan";
 
 export const levelRank = (level: Level) => LEVELS.indexOf(level);
 
-export interface Selection {
-  level: Level;
-  /** Ids at `level`, sorted and unique; null when ids do not narrow the selection. */
-  ids: string[] | null;
-  /** An entity above `level` (the trigger's) that every selected item descends from. */
-  root: { level: Level; id: string } | null;
-  /** Tag filter on the entities at `level`. */
-  tags: TagFilter;
-  /** Shops whose items are kept; null keeps every shop. */
-  shops: string[] | null;
-  /** Keep items with on_hand below this (the size scope); null keeps every size. */
-  below: number | null;
-}
-
-/** What each item row carries besides the item. */
-export interface Probes {
-  planId: string;
-  /** Read the item's recommendation (the highest-scored one): for every item, or only for items short of target. */
-  rec: "none" | "all" | "deficit";
-  /** Read the plan line the item would update: keyed by the item, or a transfer from `from` to the item's shop. */
-  line: { type: "item" } | { type: "transfer"; from: string } | null;
-  /** Read variants' price and cost where the walk reads variants anyway (markdowns need them). */
-  prices: boolean;
-}
-
 export const CursorSchema = z.object({ b: z.string().optional(), p: z.string().optional(), v: z.string().optional() });
 export type Cursor = z.infer<typeof CursorSchema>;
-
-const Num = z.number();
-const NumOrNull = z.number().nullable();
-export const ItemRowSchema = z.object({
-  id: z.string(),
-  variant_id: z.string(),
-  shop_id: z.string(),
-  on_hand: Num,
-  on_order: Num,
-  target: Num,
-  rec: jsonColumn(z.tuple([Num, NumOrNull, NumOrNull])).nullish(),
-  line: jsonColumn(
-    z.tuple([Num, z.string().nullable(), z.string().nullable(), NumOrNull, z.string().nullable(), z.string().nullable(), NumOrNull]),
-  ).nullish(),
-});
-export type ItemRow = z.infer<typeof ItemRowSchema>;
 
 const PlanStateSchema = z.object({ write_token: z.string(), status: z.string() });
 export type PlanState = z.infer<typeof PlanStateSchema>;
@@ -79,75 +38,6 @@ export interface Page {
   units: number;
 }
 
-// ---------------------------------------------------------------- SQL fragments
-
-const unique = (values: readonly string[]) => [...new Set(values)];
-
-/** Entities (by an id expression) that pass a tag filter; undefined when the filter is empty. */
-export function tagPredicate(entity: Level, id: SQL, filter: TagFilter): SQL | undefined {
-  const parts: SQL[] = [];
-  const include = unique(filter.include);
-  if (include.length > 0) {
-    const tagged = sql`FROM entity_tags g WHERE g.entity = ${entity} AND g.tag IN (SELECT value FROM json_each(${jsonList(include)})) AND g.entity_id = ${id}`;
-    parts.push(
-      filter.match === "all" && include.length > 1 ? sql`(SELECT count(*) ${tagged}) = ${include.length}` : sql`EXISTS (SELECT 1 ${tagged})`,
-    );
-  }
-  const exclude = unique(filter.exclude);
-  if (exclude.length > 0) {
-    parts.push(
-      sql`NOT EXISTS (SELECT 1 FROM entity_tags x WHERE x.entity = ${entity} AND x.tag IN (SELECT value FROM json_each(${jsonList(exclude)})) AND x.entity_id = ${id})`,
-    );
-  }
-  return parts.length > 0 ? and(parts) : undefined;
-}
-
-/** Variants (by an id expression) under a product or a brand. */
-function variantUnder(id: SQL, root: NonNullable<Selection["root"]>): SQL {
-  switch (root.level) {
-    case "product_variant":
-      return sql`${id} = ${root.id}`;
-    case "product":
-      return sql`EXISTS (SELECT 1 FROM product_variants av WHERE av.id = ${id} AND av.product_id = ${root.id})`;
-    default:
-      return sql`EXISTS (SELECT 1 FROM product_variants av JOIN products ap ON ap.id = av.product_id WHERE av.id = ${id} AND ap.brand_id = ${root.id})`;
-  }
-}
-
-const productUnder = (id: SQL, brandId: string) => sql`EXISTS (SELECT 1 FROM products ap WHERE ap.id = ${id} AND ap.brand_id = ${brandId})`;
-
-function itemPredicates(sel: Selection): SQL {
-  return and([
-    sql`i.deleted = 0`,
-    sel.level === "inventory_item" ? tagPredicate("inventory_item", sql`i.id`, sel.tags) : undefined,
-    sel.shops ? sql`i.shop_id IN (SELECT value FROM json_each(${jsonList(sel.shops)}))` : undefined,
-    sel.below !== null ? sql`i.on_hand < ${sel.below}` : undefined,
-  ]);
-}
-
-function itemColumns(p: Probes): SQL {
-  const cols = [sql`i.id AS id, i.variant_id AS variant_id, i.shop_id AS shop_id, i.on_hand AS on_hand, i.on_order AS on_order, i.target AS target`];
-  if (p.rec !== "none") {
-    // The highest-scored recommendation (ties: the greatest id), read backwards off recommendations_item.
-    const rec = sql`(SELECT json_array(r.score, r.quantity, r.discount_percent) FROM recommendations r WHERE r.inventory_item_id = i.id AND r.deleted = 0 ORDER BY r.score DESC, r.id DESC LIMIT 1)`;
-    // CASE evaluates the subquery only when its branch is taken: no row read for the others. The
-    // condition is strategies.ts deficitOf > 0.
-    cols.push(p.rec === "all" ? sql`${rec} AS rec` : sql`CASE WHEN i.target - i.on_hand - i.on_order > 0 THEN ${rec} END AS rec`);
-  }
-  if (p.line) {
-    // Same keys as lines.ts itemKey / transferKey.
-    const key =
-      p.line.type === "item"
-        ? sql`'i' || char(1) || i.id`
-        : sql`'t' || char(1) || i.variant_id || char(1) || ${p.line.from} || char(1) || i.shop_id`;
-    cols.push(
-      sql`(SELECT json_array(l.quantity, l.from_shop_id, l.to_shop_id, l.discount_percent, l.markdown_date, l.strategy, l.score) FROM plan_items l WHERE l.plan_id = ${p.planId} AND l.line_key = ${key}) AS line`,
-    );
-  }
-  return sql.join(cols, sql`, `);
-}
-
-const ORDER = sql`ORDER BY i.variant_id, i.shop_id, i.id`;
 /** Products whose variants one page may span. */
 const MAX_PRODUCTS_PER_PAGE = 200;
 
@@ -213,7 +103,6 @@ function startAfter(ids: readonly string[], after: string | undefined, inclusive
   return lo;
 }
 
-
 /**
  * Reads a selection page by page. `n` is how many roots (ids, products or variants) a page covers,
  * `size` the items a page should hold about; callers adapt `n` from what pages hold.
@@ -263,7 +152,7 @@ export class Pager {
   private ofVariants(variantIds: string[], where: (id: SQL) => SQL = () => sql`1`): SQL {
     return sql`SELECT ${itemColumns(this.probes)} FROM inventory_items i
       WHERE i.variant_id IN (SELECT j.value FROM json_each(${jsonList(variantIds)}) j WHERE ${where(sql`j.value`)})
-      AND ${itemPredicates(this.sel)} ${ORDER}`;
+      AND ${itemPredicates(this.sel)} ${ITEM_ORDER}`;
   }
 
   async page(cursor: Cursor | null, n: number, size: number): Promise<Page> {
@@ -307,12 +196,12 @@ export class Pager {
         while (end < groups.length && (ids.length === 0 || ids.length + groups[end]!.ids.length <= size)) ids.push(...groups[end++]!.ids);
         const next = end < groups.length ? { v: groups[end - 1]!.variant } : null;
         const query = sql`SELECT ${itemColumns(this.probes)} FROM inventory_items i
-          WHERE i.id IN (SELECT value FROM json_each(${jsonList(ids)})) AND ${itemPredicates(sel)} ${ORDER}`;
+          WHERE i.id IN (SELECT value FROM json_each(${jsonList(ids)})) AND ${itemPredicates(sel)} ${ITEM_ORDER}`;
         return { ...(await this.items(query)), next, units: end - start };
       }
       case "items_scan": {
         const query = (whereVariant: SQL, limit: number | undefined) =>
-          sql`SELECT ${itemColumns(this.probes)} FROM inventory_items i WHERE ${whereVariant} AND ${itemPredicates(sel)} ${ORDER}${
+          sql`SELECT ${itemColumns(this.probes)} FROM inventory_items i WHERE ${whereVariant} AND ${itemPredicates(sel)} ${ITEM_ORDER}${
             limit === undefined ? sql`` : sql` LIMIT ${limit}`
           }`;
         const first = await this.items(query(sql`i.variant_id > ${cursor?.v ?? ""}`, size));

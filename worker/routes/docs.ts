@@ -1,6 +1,7 @@
 import { escapeHtml } from "../definition/interpolate";
 
 interface Operation {
+  operationId?: string;
   summary?: string;
   description?: string;
   tags?: string[];
@@ -10,8 +11,22 @@ interface Operation {
   security?: unknown[];
 }
 
+interface Doc {
+  info: { title: string; version: string };
+  paths?: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, unknown> };
+}
+
+/** A body schema that only refers to a component (`$ref`, or an allOf of one) shown as that component. */
+function shown(doc: Doc, schema: unknown): unknown {
+  const ref = (s: unknown) => (s && typeof s === "object" && "$ref" in s && typeof s.$ref === "string" ? s.$ref : undefined);
+  const only = schema && typeof schema === "object" && "allOf" in schema && Array.isArray(schema.allOf) && schema.allOf.length === 1 ? schema.allOf[0] : schema;
+  const name = ref(only)?.replace("#/components/schemas/", "");
+  return (name && doc.components?.schemas?.[name]) ?? schema;
+}
+
 /** A readable, dependency-free page of the OpenAPI document: one section per operation. */
-export function renderDocs(doc: { info: { title: string; version: string }; paths?: Record<string, Record<string, Operation>> }): string {
+export function renderDocs(doc: Doc): string {
   const sections = Object.entries(doc.paths ?? {}).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => {
       const params = (op.parameters ?? [])
@@ -20,10 +35,10 @@ export function renderDocs(doc: { info: { title: string; version: string }; path
       const responses = Object.entries(op.responses ?? {})
         .map(([code, r]) => `<li><b>${escapeHtml(code)}</b> ${escapeHtml(r.description ?? "")}</li>`)
         .join("");
-      const body = op.requestBody?.content?.["application/json"]?.schema;
+      const body = shown(doc, op.requestBody?.content?.["application/json"]?.schema);
       const id = `${method}-${path}`.replace(/[^a-z0-9]+/gi, "-");
       return `<section id="${id}">
-<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h2>
+<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code>${op.operationId ? ` <small>${escapeHtml(op.operationId)}</small>` : ""}</h2>
 ${op.summary ? `<p>${escapeHtml(op.summary)}</p>` : ""}${op.description ? `<p class="d">${escapeHtml(op.description)}</p>` : ""}
 ${op.security && op.security.length === 0 ? "<p><small>No token needed.</small></p>" : ""}
 ${params ? `<h3>Parameters</h3><ul>${params}</ul>` : ""}

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { EntityDetailSchema, EntityListQuerySchema, EntitySnapshotSchema, UpsertAnswerSchema } from "../contract/entity";
+import { pageSchema } from "../contract/page";
 import { ENTITY_KINDS, entitySchema, getEntity, isEntityKind, listEntities, type EntityKind, type EntitySnapshot } from "../entities";
 import { MAX_SNAPSHOT_BYTES, preparedRow, snapshotTooLarge, upsertPreparedChunks, type PreparedRow } from "../entities/store";
-import { AppError, formatPath, validationError, type Issue } from "../errors";
+import { AppError, validationError, zodIssues, type Issue } from "../errors";
 import { commonErrors, errorResponse, isJsonMediaType, jsonContent, parsedBody, router, type AppEnv } from "../lib/api";
 import { jsonDepth, MAX_JSON_DEPTH } from "../lib/json";
 import { newId } from "../lib/ids";
-import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
+import { readPage } from "../lib/paging";
 import { log } from "../log";
 
 export const entitiesApp = router();
@@ -24,9 +26,7 @@ const EntityParam = z.object({
 });
 const IdParam = EntityParam.extend({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) });
 
-const SnapshotSchema = z
-  .looseObject({ id: z.string(), tags: z.array(z.string()) })
-  .openapi("EntitySnapshot", { description: "The entity as the platform sent it: its fields (SPEC §5) and any further attributes" });
+const Snapshot = EntitySnapshotSchema.openapi("EntitySnapshot");
 
 const unknownKind = { 404: errorResponse("Unknown entity kind, or no entity with this id") };
 
@@ -76,6 +76,7 @@ entitiesApp.openapi(
   createRoute({
     method: "put",
     path: "/{entity}",
+    operationId: "upsertEntities",
     summary: "Upsert entities in bulk",
     description:
       "A JSON array, or NDJSON (Content-Type application/x-ndjson), of up to 50,000 entities (32 MiB). Every row is validated first: " +
@@ -92,7 +93,7 @@ entitiesApp.openapi(
       },
     },
     responses: {
-      200: jsonContent(z.object({ upserted: z.int() }), "Rows written"),
+      200: jsonContent(UpsertAnswerSchema, "Rows written"),
       ...commonErrors,
       ...unknownKind,
       413: errorResponse("Over 32 MiB or 50,000 rows"),
@@ -120,7 +121,7 @@ entitiesApp.openapi(
       bad += 1;
       const rowIssues = parsed.success
         ? [{ path: String(i), message: `An entity is at most ${MAX_SNAPSHOT_BYTES / 1024} KiB of JSON` }]
-        : parsed.error.issues.map((issue) => ({ path: formatPath([i, ...issue.path]), message: issue.message }));
+        : zodIssues(parsed.error, [i]);
       for (const issue of rowIssues) if (issues.length < MAX_ISSUES) issues.push(issue);
     });
     if (bad > 0) throw validationError(issues, `${bad} of ${rows.length} rows are not valid; nothing was written`);
@@ -135,22 +136,21 @@ entitiesApp.openapi(
   createRoute({
     method: "get",
     path: "/{entity}",
+    operationId: "listEntities",
     summary: "List entities in id order",
     description: "`tag` keeps entities carrying the tag; `q` searches the id and the name (or sku, email) case-insensitively. Deleted entities are left out.",
-    request: {
-      params: EntityParam,
-      query: PageQuerySchema.extend({ tag: z.string().min(1).max(100).optional(), q: z.string().max(100).optional() }),
-    },
-    responses: { 200: jsonContent(pageSchema(SnapshotSchema), "A page of snapshots"), ...commonErrors, ...unknownKind },
+    request: { params: EntityParam, query: EntityListQuerySchema },
+    responses: { 200: jsonContent(pageSchema(Snapshot), "A page of snapshots"), ...commonErrors, ...unknownKind },
   }),
   async (c) => {
     const kind = kindOf(c.req.valid("param").entity);
     const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, z.string());
-    const rows = await listEntities(c.env.DB, kind, { tag: q.tag, q: q.q?.trim(), limit: q.limit + 1, after });
-    const page = rows.slice(0, q.limit);
-    const items: EntitySnapshot[] = page.map((r) => ({ ...r.data, id: r.id, tags: tagsOf(r.data) }));
-    return c.json({ items, next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null }, 200);
+    const page = await readPage(q, (after, limit) => listEntities(c.env.DB, kind, { tag: q.tag, q: q.q?.trim(), limit, after }), {
+      schema: z.string(),
+      of: (r) => r.id,
+    });
+    const items: EntitySnapshot[] = page.items.map((r) => ({ ...r.data, id: r.id, tags: tagsOf(r.data) }));
+    return c.json({ items, next_cursor: page.next_cursor }, 200);
   },
 );
 
@@ -160,17 +160,11 @@ entitiesApp.openapi(
   createRoute({
     method: "get",
     path: "/{entity}/{id}",
+    operationId: "getEntity",
     summary: "One entity: its snapshot, the snapshot it replaced, and when it was taken",
     request: { params: IdParam },
     responses: {
-      200: jsonContent(
-        SnapshotSchema.extend({
-          previous: z.record(z.string(), z.unknown()).nullable(),
-          occurred_at: z.string(),
-          deleted: z.boolean(),
-        }),
-        "The snapshot",
-      ),
+      200: jsonContent(EntityDetailSchema.openapi("EntityDetail"), "The snapshot"),
       ...commonErrors,
       ...unknownKind,
     },

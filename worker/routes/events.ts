@@ -1,40 +1,36 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
+import { AcceptedSchema, DeadEventSchema, EventSchema, ReplayedSchema } from "../contract/event";
+import { PageQuerySchema, pageSchema } from "../contract/page";
 import { AppError, validationError } from "../errors";
 import { acceptEvents } from "../intake/accept";
 import { readDeadBody } from "../intake/dead-letters";
 import { EntityEventSchema, parseEvents } from "../intake/envelope";
 import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
 import { MAX_JSON_DEPTH, parseJson } from "../lib/json";
-import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
+import { readPage } from "../lib/paging";
 import { verifyStandardWebhook } from "../lib/signature";
 import { log } from "../log";
 
 export const eventsApp = router();
 
-const EventSchema = z
-  .object({
-    id: z.string().openapi({ example: "evt_01JD8X" }),
-    type: z.string().openapi({ example: "inventory_item.updated" }),
-    entity_id: z.string().openapi({ example: "inv_42" }),
-    occurred_at: z.string().openapi({ example: "2026-11-22T10:00:00Z" }),
-    data: z.record(z.string(), z.unknown()).optional(),
-  })
-  .openapi("Event");
+const Event = EventSchema.openapi("Event");
 
 eventsApp.openAPIRegistry.registerPath({
   method: "post",
   path: "/",
+  operationId: "receiveEvents",
   summary: "Receive entity events from the platform (Standard Webhooks signature, no bearer token)",
   description:
     "One event or {\"events\": [...]} (at most 500, 1 MiB). The signature covers the body's exact bytes; the body is UTF-8 JSON (a leading byte order mark is dropped), each event's data at most 256 KiB and 64 levels deep. 202 once recorded durably and queued: an accepted event is never lost, and the same id twice starts each workflow once.",
   security: [],
   request: {
     headers: z.object({ "webhook-id": z.string(), "webhook-timestamp": z.string(), "webhook-signature": z.string() }),
-    body: { content: { "application/json": { schema: z.union([EventSchema, z.object({ events: z.array(EventSchema) })]) } } },
+    // One event, or a batch of up to 500.
+    body: { content: { "application/json": { schema: z.union([Event, z.object({ events: z.array(Event) })]) } } },
   },
   responses: {
-    202: jsonContent(z.object({ accepted: z.int() }), "Recorded and queued"),
+    202: jsonContent(AcceptedSchema, "Recorded and queued"),
     400: errorResponse("Not UTF-8 JSON, or an event that is not valid (named by its index); nothing was recorded"),
     401: errorResponse("Missing, wrong or stale signature; nothing was recorded"),
     413: errorResponse("Over 1 MiB"),
@@ -69,19 +65,20 @@ eventsApp.post("/", async (c) => {
   return c.json({ accepted }, 202);
 });
 
-const DeadEventSchema = z
-  .object({
-    id: z.string(),
-    event_id: z.string().nullable(),
-    event: z.unknown(),
-    error: z.string(),
-    attempts: z.int(),
-    dead_at: z.string(),
-  })
-  .openapi("DeadEvent");
-
 const DeadRowSchema = z.object({ id: z.string(), event_id: z.string().nullable(), body: z.string(), attempts: z.int(), dead_at: z.string() });
 type DeadRow = z.infer<typeof DeadRowSchema>;
+
+/** Dead events not replayed yet, newest first, after the key (dead_at, id). */
+async function deadRows(d1: D1Database, after: [string, string] | undefined, limit: number): Promise<DeadRow[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT id, event_id, body, attempts, dead_at FROM dead_events WHERE replayed_at IS NULL
+       ${after ? "AND (dead_at, id) < (?, ?)" : ""} ORDER BY dead_at DESC, id DESC LIMIT ?`,
+    )
+    .bind(...(after ?? []), limit)
+    .all();
+  return z.array(DeadRowSchema).parse(results);
+}
 
 const deadView = (r: DeadRow) => ({ id: r.id, event_id: r.event_id, ...readDeadBody(r.body), attempts: r.attempts, dead_at: r.dead_at });
 
@@ -89,23 +86,18 @@ eventsApp.openapi(
   createRoute({
     method: "get",
     path: "/dead",
+    operationId: "listDeadEvents",
     summary: "Events the consumer gave up on, newest first (replayed ones are left out)",
     request: { query: PageQuerySchema },
-    responses: { 200: jsonContent(pageSchema(DeadEventSchema), "A page of dead events"), ...commonErrors },
+    responses: { 200: jsonContent(pageSchema(DeadEventSchema.openapi("DeadEvent")), "A page of dead events"), ...commonErrors },
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, z.tuple([z.string(), z.string()]));
-    const { results } = await c.env.DB.prepare(
-      `SELECT id, event_id, body, attempts, dead_at FROM dead_events WHERE replayed_at IS NULL
-       ${after ? "AND (dead_at, id) < (?, ?)" : ""} ORDER BY dead_at DESC, id DESC LIMIT ?`,
-    )
-      .bind(...(after ?? []), q.limit + 1)
-      .all();
-    const rows = z.array(DeadRowSchema).parse(results);
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    return c.json({ items: page.map(deadView), next_cursor: rows.length > q.limit && last ? encodeCursor([last.dead_at, last.id]) : null }, 200);
+    const page = await readPage(q, (after, limit) => deadRows(c.env.DB, after, limit), {
+      schema: z.tuple([z.string(), z.string()]),
+      of: (r): [string, string] => [r.dead_at, r.id],
+    });
+    return c.json({ items: page.items.map(deadView), next_cursor: page.next_cursor }, 200);
   },
 );
 
@@ -115,10 +107,11 @@ eventsApp.openapi(
   createRoute({
     method: "post",
     path: "/dead/{id}/replay",
+    operationId: "replayDeadEvent",
     summary: "Send a dead event through the engine again",
     request: { params: z.object({ id: z.string().min(1).max(300).openapi({ param: { name: "id", in: "path" } }) }) },
     responses: {
-      202: jsonContent(z.object({ replayed: z.literal(true), event_id: z.string() }), "Recorded and queued again"),
+      202: jsonContent(ReplayedSchema, "Recorded and queued again"),
       ...commonErrors,
       404: errorResponse("No dead event has this id"),
       409: errorResponse("Already replayed, or nothing to replay"),

@@ -1,5 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { config } from "../config";
+import { CredentialsSchema, HealthSchema, MetricsSchema } from "../contract/meta";
 import { snapshotCounters } from "../lib/metrics";
 import { INBOX_SHARDS, inboxStub } from "../intake/shards";
 import { jsonContent, router, commonErrors } from "../lib/api";
@@ -10,9 +11,10 @@ metaApp.openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
     summary: "Liveness; needs no token",
     security: [],
-    responses: { 200: jsonContent(z.object({ ok: z.literal(true), time: z.string() }), "The Worker answers") },
+    responses: { 200: jsonContent(HealthSchema, "The Worker answers") },
   }),
   (c) => c.json({ ok: true as const, time: new Date().toISOString() }, 200),
 );
@@ -21,9 +23,10 @@ metaApp.openapi(
   createRoute({
     method: "get",
     path: "/credentials",
+    operationId: "listCredentials",
     summary: "Names of the webhook credentials (CREDENTIAL_<NAME> secrets); never their values",
     responses: {
-      200: jsonContent(z.object({ items: z.array(z.object({ name: z.string() })), next_cursor: z.null() }), "Credential names"),
+      200: jsonContent(CredentialsSchema, "Credential names"),
       ...commonErrors,
     },
   }),
@@ -37,16 +40,10 @@ metaApp.openapi(
   createRoute({
     method: "get",
     path: "/metrics",
+    operationId: "getMetrics",
     summary: "Counters of this isolate since it started (for the benchmark) and events waiting in the inbox",
     responses: {
-      200: jsonContent(
-        z.object({
-          counters: z.record(z.string(), z.number()),
-          inbox: z.object({ pending: z.int(), oldest_ms: z.number().nullable() }),
-          isolate_started_at: z.string(),
-        }),
-        "Counters",
-      ),
+      200: jsonContent(MetricsSchema, "Counters"),
       ...commonErrors,
     },
   }),

@@ -1,20 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
-import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
+import { readPage } from "../lib/paging";
 import { log } from "../log";
-import { PLAN_STATUSES, PlanItemSchema, PlanKindSchema, PlanSchema, type PlanStatus } from "../planning/plan";
+import { pageSchema } from "../contract/page";
+import { PlanDetailSchema, PlanListQuerySchema, PlanSchema, PlanStatusChangeSchema, type PlanStatus } from "../contract/plan";
 import { getPlan, listPlanItems, listPlans, setPlanStatus } from "../planning/plan-store";
 
 export const plansApp = router();
 
-const StatusSchema = z.enum(PLAN_STATUSES);
-const PlanSummarySchema = PlanSchema.openapi("Plan");
-const PlanDetailSchema = PlanSchema.extend({
-  items: z.array(PlanItemSchema),
-  /** Pass as items_cursor for the next lines; null when these were the last. */
-  items_next_cursor: z.string().nullable(),
-}).openapi("PlanWithItems");
+const Plan = PlanSchema.openapi("Plan");
+const PlanDetail = PlanDetailSchema.openapi("PlanWithItems");
 
 const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
 const notFound = { 404: errorResponse("No plan has this id") };
@@ -30,16 +26,18 @@ plansApp.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listPlans",
     summary: "List plans, newest first",
-    request: { query: PageQuerySchema.extend({ kind: PlanKindSchema.optional(), status: StatusSchema.optional() }) },
-    responses: { 200: jsonContent(pageSchema(PlanSummarySchema), "A page of plans with their line count and total quantity"), ...commonErrors },
+    request: { query: PlanListQuerySchema },
+    responses: { 200: jsonContent(pageSchema(Plan), "A page of plans with their line count and total quantity"), ...commonErrors },
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const before = decodeCursor(q.cursor, z.string());
-    const rows = await listPlans(c.env.DB, { kind: q.kind, status: q.status, limit: q.limit + 1, before });
-    const page = rows.slice(0, q.limit);
-    return c.json({ items: page, next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null }, 200);
+    const page = await readPage(q, (before, limit) => listPlans(c.env.DB, { kind: q.kind, status: q.status, limit, before }), {
+      schema: z.string(),
+      of: (p) => p.id,
+    });
+    return c.json(page, 200);
   },
 );
 
@@ -47,6 +45,7 @@ plansApp.openapi(
   createRoute({
     method: "get",
     path: "/{id}",
+    operationId: "getPlan",
     summary: "A plan with its lines",
     description: `Lines come in key order (item lines by item id, then transfers by variant), ${ITEMS_DEFAULT} at a time unless items_limit says otherwise (at most ${ITEMS_MAX}); follow items_next_cursor for more.`,
     request: {
@@ -56,20 +55,18 @@ plansApp.openapi(
         items_cursor: z.string().max(2000).optional(),
       }),
     },
-    responses: { 200: jsonContent(PlanDetailSchema, "The plan"), ...commonErrors, ...notFound },
+    responses: { 200: jsonContent(PlanDetail, "The plan"), ...commonErrors, ...notFound },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
     const plan = await getPlan(c.env.DB, id);
     if (!plan) throw new AppError("not_found", `No plan has the id ${id}`);
-    const after = decodeCursor(q.items_cursor, z.string());
-    const lines = await listPlanItems(c.env.DB, id, { limit: q.items_limit + 1, after });
-    const page = lines.slice(0, q.items_limit);
-    return c.json(
-      { ...plan, items: page.map((l) => l.item), items_next_cursor: lines.length > q.items_limit ? encodeCursor(page.at(-1)!.key) : null },
-      200,
-    );
+    const lines = await readPage({ limit: q.items_limit, cursor: q.items_cursor }, (after, limit) => listPlanItems(c.env.DB, id, { limit, after }), {
+      schema: z.string(),
+      of: (l) => l.key,
+    });
+    return c.json({ ...plan, items: lines.items.map((l) => l.item), items_next_cursor: lines.next_cursor }, 200);
   },
 );
 
@@ -77,11 +74,12 @@ plansApp.openapi(
   createRoute({
     method: "post",
     path: "/{id}/status",
+    operationId: "setPlanStatus",
     summary: "Open or close a plan",
     description: "draft→open, draft→closed, open→closed; closed is final. Asking for the current status changes nothing.",
-    request: { params: IdParam, ...jsonBody(z.object({ status: StatusSchema })) },
+    request: { params: IdParam, ...jsonBody(PlanStatusChangeSchema) },
     responses: {
-      200: jsonContent(PlanSummarySchema, "The plan with its new status"),
+      200: jsonContent(Plan, "The plan with its new status"),
       ...commonErrors,
       ...notFound,
       409: errorResponse("The transition is not allowed, or another open plan has this kind and name"),

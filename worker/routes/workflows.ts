@@ -1,43 +1,38 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
-import { DefinitionSchema, validateDefinition, type Definition } from "../contract/definition";
+import { validateDefinition, type Definition } from "../contract/definition";
+import { PageQuerySchema, pageSchema } from "../contract/page";
+import {
+  TestEventSchema,
+  TestRunStartedSchema,
+  ValidateAnswerSchema,
+  VersionDefinitionSchema,
+  WorkflowListItemSchema,
+  WorkflowListQuerySchema,
+  WorkflowSchema,
+  WorkflowStatusChangeSchema,
+  WorkflowVersionSchema,
+  type WorkflowRecord,
+} from "../contract/workflow";
 import { workflowStats } from "../db/run-index";
 import { db } from "../db/sql";
-import { allowedTransitions, canTransition, WORKFLOW_STATUSES } from "../definition/workflow-status";
+import { allowedTransitions, canTransition } from "../definition/workflow-status";
 import { credentialReferences } from "../nodes";
-import { ConcurrentSaveError, createWorkflow, getVersion, getWorkflow, listVersions, listWorkflows, saveVersion, setStatus, type WorkflowRecord } from "../workflows/store";
-import { AppError, IssueSchema, validationError, type Issue } from "../errors";
+import { ConcurrentSaveError, createWorkflow, getVersion, getWorkflow, listVersions, listWorkflows, saveVersion, setStatus } from "../workflows/store";
+import { AppError, validationError, type Issue } from "../errors";
 import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
-import { decodeCursor, encodeCursor, pageSchema, PageQuerySchema } from "../lib/paging";
+import { readPage } from "../lib/paging";
 import { log } from "../log";
-import { ENTITY_KINDS, snapshotStatement, type EntityKind } from "../entities";
-import { EVENT_KINDS } from "../definition/common";
+import { definitionBody, WorkflowDefinition } from "./components";
+import { EntityKindSchema, getEntity } from "../entities";
+import { EventKindSchema } from "../definition/common";
 
-const StatusSchema = z.enum(WORKFLOW_STATUSES);
-const WorkflowSchema = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    status: StatusSchema,
-    version: z.int(),
-    trigger_entity: z.string(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    definition: DefinitionSchema,
-  })
-  .openapi("Workflow");
+const Workflow = WorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("Workflow");
+const WorkflowListItem = WorkflowListItemSchema.openapi("WorkflowListItem");
+const WorkflowVersion = WorkflowVersionSchema.extend({ definition: WorkflowDefinition }).openapi("WorkflowVersion");
 
-const WorkflowListItemSchema = WorkflowSchema.omit({ definition: true })
-  .extend({
-    trigger: DefinitionSchema.shape.trigger,
-    node_count: z.int(),
-    stats: z.object({
-      last_run: z.object({ id: z.string(), status: z.string(), started_at: z.string() }).nullable(),
-      runs_24h: z.int(),
-    }),
-  })
-  .openapi("WorkflowListItem");
+/** `<entity>.<kind>` of a test event, split. */
+const EventTypeSchema = z.tuple([EntityKindSchema, EventKindSchema]);
 
 const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
 const notFound = { 404: errorResponse("No workflow has this id") };
@@ -80,9 +75,10 @@ workflowsApp.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createWorkflow",
     summary: "Create a workflow (as a draft, version 1)",
-    request: jsonBody(z.unknown().openapi({ type: "object", description: "A workflow definition (see Workflow.definition)" })),
-    responses: { 201: jsonContent(WorkflowSchema, "The new workflow"), ...commonErrors, 413: errorResponse("Over 256 KiB") },
+    request: definitionBody,
+    responses: { 201: jsonContent(Workflow, "The new workflow"), ...commonErrors, 413: errorResponse("Over 256 KiB") },
   }),
   async (c) => {
     const def = parseDefinition(c.req.valid("json"));
@@ -96,23 +92,25 @@ workflowsApp.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listWorkflows",
     summary: "List workflows, newest first",
-    request: { query: PageQuerySchema.extend({ status: StatusSchema.optional() }) },
-    responses: { 200: jsonContent(pageSchema(WorkflowListItemSchema), "A page of workflows"), ...commonErrors },
+    request: { query: WorkflowListQuerySchema },
+    responses: { 200: jsonContent(pageSchema(WorkflowListItem), "A page of workflows"), ...commonErrors },
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, z.string());
-    const rows = await listWorkflows(db(c.env.DB), { status: q.status, limit: q.limit + 1, after });
-    const page = rows.slice(0, q.limit);
-    const stats = await workflowStats(c.env.DB, page.map((w) => w.id), Date.now());
-    const items = page.map(({ definition, ...w }) => ({
+    const page = await readPage(q, (after, limit) => listWorkflows(db(c.env.DB), { status: q.status, limit, after }), {
+      schema: z.string(),
+      of: (w) => w.id,
+    });
+    const stats = await workflowStats(c.env.DB, page.items.map((w) => w.id), Date.now());
+    const items = page.items.map(({ definition, ...w }) => ({
       ...w,
       trigger: definition.trigger,
       node_count: definition.nodes.length,
       stats: stats.get(w.id) ?? { last_run: null, runs_24h: 0 },
     }));
-    return c.json({ items, next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null }, 200);
+    return c.json({ items, next_cursor: page.next_cursor }, 200);
   },
 );
 
@@ -120,13 +118,11 @@ workflowsApp.openapi(
   createRoute({
     method: "post",
     path: "/validate",
+    operationId: "validateWorkflow",
     summary: "Check a definition without saving it",
-    request: jsonBody(z.unknown().openapi({ type: "object" })),
+    request: definitionBody,
     responses: {
-      200: jsonContent(
-        z.object({ valid: z.boolean(), issues: z.array(IssueSchema), activation_issues: z.array(IssueSchema) }),
-        "`issues` block saving; `activation_issues` block activation",
-      ),
+      200: jsonContent(ValidateAnswerSchema.openapi("Validation"), "`issues` block saving; `activation_issues` block activation"),
       ...commonErrors,
     },
   }),
@@ -141,9 +137,10 @@ workflowsApp.openapi(
   createRoute({
     method: "get",
     path: "/{id}",
+    operationId: "getWorkflow",
     summary: "A workflow with its current definition",
     request: { params: IdParam },
-    responses: { 200: jsonContent(WorkflowSchema, "The workflow"), ...commonErrors, ...notFound },
+    responses: { 200: jsonContent(Workflow, "The workflow"), ...commonErrors, ...notFound },
   }),
   async (c) => c.json(await load(c.env, c.req.valid("param").id), 200),
 );
@@ -152,11 +149,12 @@ workflowsApp.openapi(
   createRoute({
     method: "put",
     path: "/{id}",
+    operationId: "saveWorkflow",
     summary: "Save a new version of the definition",
     description: "Runs already started keep the version they started with. An active workflow only accepts a definition it can run.",
-    request: { params: IdParam, ...jsonBody(z.unknown().openapi({ type: "object" })) },
+    request: { params: IdParam, ...definitionBody },
     responses: {
-      200: jsonContent(WorkflowSchema, "The workflow at its new version"),
+      200: jsonContent(Workflow, "The workflow at its new version"),
       ...commonErrors,
       ...notFound,
       409: errorResponse("The workflow is archived, or it changed meanwhile (another save or status change)"),
@@ -183,25 +181,18 @@ workflowsApp.openapi(
   createRoute({
     method: "get",
     path: "/{id}/versions",
+    operationId: "listWorkflowVersions",
     summary: "Every saved version, newest first",
     request: { params: IdParam, query: PageQuerySchema },
-    responses: {
-      200: jsonContent(
-        pageSchema(z.object({ version: z.int(), created_at: z.string(), definition: DefinitionSchema })),
-        "A page of versions",
-      ),
-      ...commonErrors,
-      ...notFound,
-    },
+    responses: { 200: jsonContent(pageSchema(WorkflowVersion), "A page of versions"), ...commonErrors, ...notFound },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
     await load(c.env, id);
-    const before = decodeCursor(q.cursor, z.int());
-    const rows = await listVersions(db(c.env.DB), id, { limit: q.limit + 1, before });
-    const page = rows.slice(0, q.limit).map((r) => ({ version: r.version, created_at: r.createdAt, definition: r.definition as Definition }));
-    return c.json({ items: page, next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.version) : null }, 200);
+    const page = await readPage(q, (before, limit) => listVersions(db(c.env.DB), id, { limit, before }), { schema: z.int(), of: (r) => r.version });
+    const items = page.items.map((r) => ({ version: r.version, created_at: r.createdAt, definition: r.definition as Definition }));
+    return c.json({ items, next_cursor: page.next_cursor }, 200);
   },
 );
 
@@ -209,10 +200,11 @@ workflowsApp.openapi(
   createRoute({
     method: "get",
     path: "/{id}/versions/{version}",
+    operationId: "getWorkflowVersion",
     summary: "One saved version",
     request: { params: IdParam.extend({ version: z.coerce.number().int().min(1).openapi({ param: { name: "version", in: "path" } }) }) },
     responses: {
-      200: jsonContent(z.object({ version: z.int(), definition: DefinitionSchema }), "The version"),
+      200: jsonContent(VersionDefinitionSchema.extend({ definition: WorkflowDefinition }), "The version"),
       ...commonErrors,
       ...notFound,
     },
@@ -229,12 +221,13 @@ workflowsApp.openapi(
   createRoute({
     method: "post",
     path: "/{id}/status",
+    operationId: "setWorkflowStatus",
     summary: "Activate, pause, return to draft or archive",
     description:
       "draft→active, active→paused, paused→active, active|paused→draft, any→archived; archived is final. Asking for the current status changes nothing.",
-    request: { params: IdParam, ...jsonBody(z.object({ status: StatusSchema })) },
+    request: { params: IdParam, ...jsonBody(WorkflowStatusChangeSchema) },
     responses: {
-      200: jsonContent(WorkflowSchema, "The workflow with its new status"),
+      200: jsonContent(Workflow, "The workflow with its new status"),
       ...commonErrors,
       ...notFound,
       409: errorResponse("The transition is not allowed from the current status, or the workflow changed meanwhile"),
@@ -262,34 +255,17 @@ workflowsApp.openapi(
   },
 );
 
-const TestEventSchema = z
-  .object({
-    id: z.string().min(1).max(255).optional(),
-    type: z
-      .string()
-      .regex(/^[a-z_]+\.(created|updated|deleted)$/, "Use <entity>.<created|updated|deleted>")
-      .optional(),
-    entity_id: z.string().min(1).max(255).optional(),
-    occurred_at: z.iso.datetime({ offset: true }).optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
-    previous: z.record(z.string(), z.unknown()).nullable().optional(),
-  })
-  .refine((e) => e.entity_id !== undefined || (e.data !== undefined && typeof e.data.id === "string"), {
-    message: "Give entity_id, or data with an id",
-    path: ["entity_id"],
-  })
-  .openapi("TestEvent");
-
 workflowsApp.openapi(
   createRoute({
     method: "post",
     path: "/{id}/test",
+    operationId: "startTestRun",
     summary: "Start a test run of the current version, whatever the workflow's status",
     description:
       "The body is an event; without `data` the entity is read from the mirror by entity_id. The trigger filter is not applied: the run starts at the first node. Nothing is written to the mirror.",
-    request: { params: IdParam, ...jsonBody(TestEventSchema) },
+    request: { params: IdParam, ...jsonBody(TestEventSchema.openapi("TestEvent")) },
     responses: {
-      202: jsonContent(z.object({ id: z.string(), status: z.string() }), "The test run started; follow it at /api/runs/{id}"),
+      202: jsonContent(TestRunStartedSchema, "The test run started; follow it at /api/runs/{id}"),
       ...commonErrors,
       ...notFound,
     },
@@ -298,18 +274,17 @@ workflowsApp.openapi(
     const wf = await load(c.env, c.req.valid("param").id);
     const body = c.req.valid("json");
     const type = body.type ?? `${wf.definition.trigger.entity}.updated`;
-    const [entity, kind] = type.split(".") as [string, string];
-    if (!(ENTITY_KINDS as readonly string[]).includes(entity) || !(EVENT_KINDS as readonly string[]).includes(kind)) {
-      throw validationError([{ path: "type", message: `Unknown event type ${type}` }]);
-    }
+    const parts = EventTypeSchema.safeParse(type.split("."));
+    if (!parts.success) throw validationError([{ path: "type", message: `Unknown event type ${type}` }]);
+    const [entity] = parts.data;
     const entityId = body.entity_id ?? String(body.data!.id);
     let data = body.data;
     let previous = body.previous ?? null;
     if (!data) {
-      const row = await snapshotStatement(c.env.DB, entity as EntityKind, entityId).first<{ data: string; previous: string | null }>();
+      const row = await getEntity(c.env.DB, entity, entityId);
       if (!row) throw new AppError("not_found", `No ${entity} with id ${entityId} in the mirror; send its data instead`);
-      data = JSON.parse(row.data) as Record<string, unknown>;
-      previous = body.previous === undefined && row.previous ? (JSON.parse(row.previous) as Record<string, unknown>) : previous;
+      data = row.data;
+      previous = body.previous === undefined && row.previous ? row.previous : previous;
     }
     const eventId = body.id ?? `test_${crypto.randomUUID()}`;
     const stub = c.env.RUNS.get(c.env.RUNS.idFromName(`test:${crypto.randomUUID()}`));

@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import type { Definition } from "../contract/definition";
+import type { RunView } from "../contract/run";
 import { advance, type Effect, type RunEvent } from "../engine/run-machine";
-import { initialState, isTerminal, nextWake, resting, TriggerInfoSchema, type RunState, type StepState } from "../engine/run-state";
+import { initialState, isTerminal, nextWake, resting, TriggerInfoSchema, type RunState } from "../engine/run-state";
 import { count } from "../lib/metrics";
 import { logError, logLines } from "../log";
 import { NODE_CATALOG } from "../nodes";
@@ -24,11 +25,8 @@ export const StartInputSchema = z.object({
 });
 export type StartInput = z.input<typeof StartInputSchema>;
 
-/** A run as the API shows it: the state with its steps in definition order and the pinned definition. */
-export type RunRecord = Omit<RunState, "current" | "steps" | "rev"> & {
-  definition: Definition;
-  steps: Omit<StepState, "checkpoint" | "deadline_at">[];
-};
+/** A run as the API shows it: the contract's view of the state, checked there against RunSchema. */
+export type RunRecord = RunView;
 
 /**
  * One run of one workflow version. Owns the run's state in its storage (storage.ts); the engine

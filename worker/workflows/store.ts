@@ -1,6 +1,7 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { DefinitionSchema, type Definition } from "../contract/definition";
+import type { WorkflowRecord } from "../contract/workflow";
 import { triggerIndex, workflows, workflowVersions } from "../db/schema";
 import { db, type Db } from "../db/sql";
 import { indexTags } from "../definition/trigger";
@@ -12,18 +13,7 @@ import { newId } from "../lib/ids";
  * the active ones. Above the contract, as it parses stored definitions with its schema.
  */
 
-/** A workflow as the API answers it: the current version's definition with its metadata. */
-export interface WorkflowRecord {
-  id: string;
-  name: string;
-  description: string | null;
-  status: WorkflowStatus;
-  version: number;
-  trigger_entity: string;
-  created_at: string;
-  updated_at: string;
-  definition: Definition;
-}
+export type { WorkflowRecord };
 
 type Row = typeof workflows.$inferSelect;
 const record = (row: Row, definition: Definition): WorkflowRecord => ({

@@ -1,16 +1,24 @@
 /**
- * What the builder offers: trigger entities, event kinds, plan kinds, operators, entity fields.
- * The lists are typed against the worker's schemas (import type only, so no zod in the bundle);
- * `every` makes the compiler fail when the worker adds a value the builder does not offer.
- * Node types are one module each in `../nodes/` (the registry there is checked the same way).
+ * What the builder offers: trigger entities, event kinds, plan kinds, operators, entity fields,
+ * and the statuses the lists filter by. The lists are typed against the worker's contract (import
+ * type only, so no zod in the bundle); `every` makes the compiler fail when the worker adds a
+ * value the UI does not offer. Node types are one module each in `../nodes/` (the registry there
+ * is checked the same way).
  */
-import type { z } from "zod";
-import type { NODE_MODULES, NodeType } from "../../../worker/nodes";
-import type { PlanKind } from "../../../worker/planning/plan";
-import type { EventKind, TriggerEntity } from "../../../worker/definition/common";
-import type { ConditionOp } from "../../../worker/definition/conditions";
-import type { DefinitionInput } from "../../../worker/contract/definition";
-import type { EntityKind } from "../api";
+import type {
+  ConditionOp,
+  EntityKind,
+  EventKind,
+  NodeConfigInput,
+  NodeInput,
+  NodeType,
+  PlanKind,
+  PlanStatus,
+  RunStatus,
+  TriggerEntity,
+  TriggerInput,
+  WorkflowStatus,
+} from "../../../worker/contract";
 
 /** Accepts a list only when it names every member of the union T. */
 const every =
@@ -18,19 +26,17 @@ const every =
   <const A extends readonly T[]>(list: A & ([T] extends [A[number]] ? unknown : { missing: Exclude<T, A[number]> })): A =>
     list;
 
-type NodeModuleOf<T extends NodeType> = Extract<(typeof NODE_MODULES)[number], { type: T }>;
-/** A node type's config as a client writes it (defaults not applied), from the action's own schema. */
-export type ConfigOf<T extends NodeType> = z.input<NodeModuleOf<T>["configSchema"]>;
-type NodeCommon = Omit<DefinitionInput["nodes"][number], "type" | "config">;
-/** A node, discriminated by type (the schema's union is not, as it is built from the registry). */
-export type NodeInput = { [T in NodeType]: NodeCommon & { type: T; config: ConfigOf<T> } }[NodeType];
-export type TriggerInput = DefinitionInput["trigger"];
-export type { NodeType };
+/** A node type's config as a client writes it (defaults not applied), from the worker module's schema. */
+export type ConfigOf<T extends NodeType> = NodeConfigInput<T>;
+export type { NodeInput, NodeType, TriggerInput };
 
 export const TRIGGER_ENTITIES = every<TriggerEntity>()(["inventory_item", "product", "product_variant", "brand", "customer", "subscription"]);
 export const EVENT_KINDS = every<EventKind>()(["created", "updated", "deleted"]);
 export const PLAN_KINDS = every<PlanKind>()(["restock", "rebalance", "markdown", "supplier_return", "supplier_exchange"]);
 export const CONDITION_OPS = every<ConditionOp>()(["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains", "exists", "not_exists"]);
+export const WORKFLOW_STATUSES = every<WorkflowStatus>()(["draft", "active", "paused", "archived"]);
+export const RUN_STATUSES = every<RunStatus>()(["pending", "running", "completed", "failed", "cancelled"]);
+export const PLAN_STATUSES = every<PlanStatus>()(["draft", "open", "closed"]);
 
 export const OP_LABELS: Record<ConditionOp, string> = {
   eq: "equals",

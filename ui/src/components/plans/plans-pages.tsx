@@ -1,12 +1,9 @@
 import { useModel } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { PlanModel, PlansModel } from "../../../models/plans";
-import { humanize, PLAN_KINDS } from "../../lib/catalog";
-import type { PlanStatus } from "../../api";
+import { humanize, PLAN_KINDS, PLAN_STATUSES } from "../../lib/catalog";
 import { relativeTime } from "../../lib/util";
 import { ErrorNote, FilterSelect, Link, Loading, PageHeader, StatusBadge, Time } from "../common/ui";
-
-const PLAN_STATUS_OPTIONS: readonly PlanStatus[] = ["draft", "open", "closed"];
 
 /** "quantity:fill_to_target" → "quantity: fill to target". */
 function strategyText(s: string): string {
@@ -38,7 +35,7 @@ export function PlansPage() {
       <PageHeader title="Plans" />
       <div class="filters">
         <FilterSelect id="plans-kind" label="Kind" all="All kinds" value={v.kind.value} options={PLAN_KINDS.map((k) => ({ value: k, label: humanize(k) }))} onChange={(x) => m.setFilter("kind", x)} />
-        <FilterSelect id="plans-status" label="Status" all="Any status" value={v.status.value} options={PLAN_STATUS_OPTIONS} onChange={(x) => m.setFilter("status", x)} />
+        <FilterSelect id="plans-status" label="Status" all="Any status" value={v.status.value} options={PLAN_STATUSES} onChange={(x) => m.setFilter("status", x)} />
         <button type="button" class="btn" onClick={() => void m.refresh()} disabled={v.loading.value}>
           Refresh
         </button>

@@ -1,6 +1,7 @@
 import { useModel } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { RUN_STATUSES, RunsModel } from "../../../models/runs";
+import { RunsModel } from "../../../models/runs";
+import { RUN_STATUSES } from "../../lib/catalog";
 import type { RunListItem } from "../../api";
 import { count, duration, relativeTime } from "../../lib/util";
 import { SUMMARY_COUNTERS } from "../../nodes";

@@ -1,6 +1,7 @@
 import { useModel } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { STATUS_FILTERS, WorkflowsModel } from "../../../models/workflows";
+import { WorkflowsModel } from "../../../models/workflows";
+import { WORKFLOW_STATUSES } from "../../lib/catalog";
 import { triggerSummary } from "../../lib/summary";
 import { relativeTime } from "../../lib/util";
 import { ConfirmDialog, ErrorNote, FilterSelect, Link, Loading, Notice, PageHeader, StatusBadge, Time } from "../common/ui";
@@ -20,7 +21,7 @@ export function WorkflowsPage() {
         </Link>
       </PageHeader>
       <div class="filters">
-        <FilterSelect id="wf-status" label="Status" all="All statuses" value={status.value} options={STATUS_FILTERS} onChange={(x) => m.setStatus(x)} />
+        <FilterSelect id="wf-status" label="Status" all="All statuses" value={status.value} options={WORKFLOW_STATUSES} onChange={(x) => m.setStatus(x)} />
         <button type="button" class="btn" onClick={() => void m.reload()} disabled={loading.value}>
           Refresh
         </button>

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { RunObject, RunRecord } from "../../worker/run/run-object";
-import { api, json, uid } from "./helpers";
+import { api, json, uid } from "./api";
 
 /*
  * Helpers for tests of the run object end to end: real Durable Object, real alarms (fired with

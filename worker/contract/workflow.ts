@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { WORKFLOW_STATUSES } from "../definition/workflow-status";
+import { DefinitionSchema, TriggerSchema } from "./definition";
+import { IssueSchema } from "./error";
+import { PageQuerySchema } from "./page";
+
+/** Workflows and their versions as the API answers them (SPEC §7). */
+
+export const WorkflowStatusSchema = z.enum(WORKFLOW_STATUSES);
+export type { WorkflowStatus } from "../definition/workflow-status";
+
+/** A workflow: the current version's definition with its metadata. */
+export const WorkflowSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  status: WorkflowStatusSchema,
+  version: z.int(),
+  trigger_entity: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  definition: DefinitionSchema,
+});
+export type WorkflowRecord = z.infer<typeof WorkflowSchema>;
+
+/** What the list shows of a workflow's runs (from the D1 run index). */
+export const WorkflowStatsSchema = z.object({
+  last_run: z.object({ id: z.string(), status: z.string(), started_at: z.string() }).nullable(),
+  runs_24h: z.int(),
+});
+export type WorkflowStats = z.infer<typeof WorkflowStatsSchema>;
+
+/** A workflow in a list: its trigger and size instead of the whole definition. */
+export const WorkflowListItemSchema = WorkflowSchema.omit({ definition: true }).extend({
+  trigger: TriggerSchema,
+  node_count: z.int(),
+  stats: WorkflowStatsSchema,
+});
+export type WorkflowListItem = z.infer<typeof WorkflowListItemSchema>;
+
+export const WorkflowListQuerySchema = PageQuerySchema.extend({ status: WorkflowStatusSchema.optional() });
+
+/** One saved version in the history. Versions are immutable. */
+export const WorkflowVersionSchema = z.object({ version: z.int(), created_at: z.string(), definition: DefinitionSchema });
+export type WorkflowVersion = z.infer<typeof WorkflowVersionSchema>;
+/** One version read by its number. */
+export const VersionDefinitionSchema = WorkflowVersionSchema.omit({ created_at: true });
+export type VersionDefinition = z.infer<typeof VersionDefinitionSchema>;
+
+/** POST /workflows/validate: `issues` block saving, `activation_issues` block activation. */
+export const ValidateAnswerSchema = z.object({
+  valid: z.boolean(),
+  issues: z.array(IssueSchema),
+  activation_issues: z.array(IssueSchema),
+});
+export type ValidateAnswer = z.infer<typeof ValidateAnswerSchema>;
+
+export const WorkflowStatusChangeSchema = z.object({ status: WorkflowStatusSchema });
+
+/** The event of a test run: without `data`, the entity is read from the mirror by entity_id. */
+export const TestEventSchema = z
+  .object({
+    id: z.string().min(1).max(255).optional(),
+    type: z
+      .string()
+      .regex(/^[a-z_]+\.(created|updated|deleted)$/, "Use <entity>.<created|updated|deleted>")
+      .optional(),
+    entity_id: z.string().min(1).max(255).optional(),
+    occurred_at: z.iso.datetime({ offset: true }).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    previous: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .refine((e) => e.entity_id !== undefined || (e.data !== undefined && typeof e.data.id === "string"), {
+    message: "Give entity_id, or data with an id",
+    path: ["entity_id"],
+  });
+export type TestEvent = z.input<typeof TestEventSchema>;
+
+/** A test run started; follow it at /api/runs/{id}. */
+export const TestRunStartedSchema = z.object({ id: z.string(), status: z.string() });
+export type TestRunStarted = z.infer<typeof TestRunStartedSchema>;
