@@ -1,4 +1,4 @@
-import type { Issue } from "../errors";
+import type { Issue } from "../lib/issues";
 import type { RetryPolicy } from "./common";
 import { checkPath, collectReferences, parsePath } from "./interpolate";
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { batch, sortUtf8 } from "../db/sql";
 import { issuesText } from "../lib/issues";
 import { buildLines, diffLines, itemKey, SCORE_MATCHING, transferKey, type HeldLine, type Rules, type VariantPrice } from "./lines";
-import type { Plan } from "../contract/plan";
+import type { Plan } from "./plan";
 import { LEVELS, type Level } from "./plan";
 import { getPlan, heldTransfersStatement, parseHeldLines, parseVariantPrices, variantPricesStatement, writeLines } from "./plan-store";
 import { CountsSchema, type AddItemsInput, type AddItemsJob, type AddItemsOutcome, type AddItemsOutput, type Counts } from "./port";

@@ -5,7 +5,7 @@ import { batch, chunk, db, jsonList, prepare, sortUtf8, type Rows } from "../db/
 import { track } from "../lib/metrics";
 import { newId } from "../lib/ids";
 import type { Diff, HeldLine, Line, VariantPrice } from "./lines";
-import { PlanItemSchema, PlanSchema, type Plan } from "../contract/plan";
+import { PlanItemSchema, PlanSchema, type Plan } from "./plan";
 import type { PlanKind, PlanStatus } from "./plan";
 import type { NewPlan } from "./port";
 

@@ -1,8 +1,9 @@
 import { z } from "zod";
 
 /*
- * The plan vocabulary (SPEC §9), binding-free: kinds, statuses, shops, levels. A plan and a plan
- * line as they are stored and shown are wire shapes: worker/contract/plan.ts.
+ * The plan vocabulary (SPEC §9), binding-free: kinds, statuses, shops, levels, and a plan and a
+ * plan line as they are stored. The contract (worker/contract/plan.ts) shows them on the wire;
+ * planning never imports the contract, which sits above it.
  */
 
 export const PLAN_KINDS = ["restock", "rebalance", "markdown", "supplier_return", "supplier_exchange"] as const;
@@ -19,3 +20,36 @@ export type StoredShops = z.infer<typeof StoredShopsSchema>;
 /** The levels of the product hierarchy an item selection starts from, lowest first. */
 export const LEVELS = ["inventory_item", "product_variant", "product", "brand"] as const;
 export type Level = (typeof LEVELS)[number];
+
+export const PlanStatusSchema = z.enum(PLAN_STATUSES);
+
+/** A plan with its line count and total quantity, as lists show it. */
+export const PlanSchema = z.object({
+  id: z.string(),
+  kind: PlanKindSchema,
+  name: z.string(),
+  status: PlanStatusSchema,
+  deadline: z.string().nullable(),
+  shops: StoredShopsSchema,
+  item_count: z.int(),
+  total_quantity: z.int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** One line: an item line (inventory_item_id, shop_id) or a transfer (variant_id, from and to shop). */
+export const PlanItemSchema = z.object({
+  inventory_item_id: z.string().nullable(),
+  variant_id: z.string().nullable(),
+  shop_id: z.string().nullable(),
+  quantity: z.int(),
+  from_shop_id: z.string().nullable(),
+  to_shop_id: z.string().nullable(),
+  discount_percent: z.number().nullable(),
+  markdown_date: z.string().nullable(),
+  strategy: z.string().nullable(),
+  score: z.number().nullable(),
+  run_id: z.string().nullable(),
+});
+export type PlanItem = z.infer<typeof PlanItemSchema>;

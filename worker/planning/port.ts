@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { TagFilter } from "../definition/common";
 import type { Scope } from "../definition/interpolate";
-import type { Plan } from "../contract/plan";
+import type { Plan } from "./plan";
 import type { Level, PlanKind, StoredShops } from "./plan";
 import type { DiscountStrategy, QuantityStrategy } from "./strategies";
 
