@@ -23,6 +23,10 @@ export default defineConfig({
           CREDENTIAL_DEMO_ERP: "demo-token",
           CREDENTIAL_BASIC_ERP: "erp-user:erp-password",
           CREDENTIAL_HOOK_SECRET: "whsec_aG9vay1zaWduaW5nLXNlY3JldC0wMDAwMDAwMDA=",
+          // A VAPID key pair for send_push tests (not the demo pair of .dev.vars.example).
+          VAPID_PUBLIC_KEY: "BAgLMz9g3WLTOXVq0RM-DqBecmgoFKAA4fzPMVQ7VXyC6nDSCHXgC2WYlsW2GpdZty5d0F-NGgl8BvU7ZmDjKzs",
+          VAPID_PRIVATE_KEY: "6oOoRlp-2-C6imreA3oyMOujOp3ee0yOZSXQjnmuDaM",
+          VAPID_SUBJECT: "mailto:push-tests@example.com",
         },
       },
     })),

@@ -2,7 +2,7 @@
 // on http://localhost:$PORT (8787), and load the demo data set into an empty database.
 // State persists in .wrangler/state between runs.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { delimiter, dirname, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -24,6 +24,17 @@ function run(cmd, args) {
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("start: created .dev.vars from .dev.vars.example (local defaults)");
+} else {
+  // A .dev.vars made before a new setting existed gets that setting's local default; values the
+  // user set are never changed.
+  const have = new Set(readFileSync(".dev.vars", "utf8").split("\n").map((l) => l.split("=")[0].trim()));
+  const missing = readFileSync(".dev.vars.example", "utf8")
+    .split("\n")
+    .filter((l) => /^[A-Z0-9_]+=/.test(l) && !have.has(l.split("=")[0]));
+  if (missing.length > 0) {
+    appendFileSync(".dev.vars", `\n${missing.join("\n")}\n`);
+    console.log(`start: added to .dev.vars the local defaults of ${missing.map((l) => l.split("=")[0]).join(", ")}`);
+  }
 }
 run(process.execPath, ["scripts/build-ui.mjs"]);
 // PERSIST_TO lets tests, the benchmark and the drill run on a state folder of their own.

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { VapidSetting } from "./engine/step";
+import { vapidKeysProblem } from "./lib/web-push";
 
 const list = (v: string | undefined) =>
   (v ?? "")
@@ -7,7 +9,7 @@ const list = (v: string | undefined) =>
     .filter(Boolean);
 
 /** The string settings the Worker reads from vars and secrets (SPEC §2), parsed once per env. */
-export const ConfigSchema = z.object({
+const SettingsSchema = z.object({
   API_TOKENS: z.string().optional().transform(list),
   EVENTS_SECRET: z.string().default(""),
   WEBHOOK_ALLOWED_HOSTS: z
@@ -16,7 +18,28 @@ export const ConfigSchema = z.object({
     .transform((v) => list(v).map((h) => h.toLowerCase())),
   EMAIL_FROM: z.string().default("workflows@example.com"),
   INTERNAL_EMAILS: z.string().optional().transform(list),
+  /** Web Push (RFC 8292): raw P-256 keys in base64url; the subject defaults to mailto:EMAIL_FROM. */
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().optional(),
 });
+
+/**
+ * The VAPID settings as send_push and `GET /api/push/public-key` use them. Malformed keys do not
+ * stop the Worker: they make each push step fail with the reason, and the route answer 503.
+ */
+function vapidSetting(raw: z.infer<typeof SettingsSchema>): VapidSetting {
+  const keys = {
+    publicKey: raw.VAPID_PUBLIC_KEY?.trim() ?? "",
+    privateKey: raw.VAPID_PRIVATE_KEY?.trim() ?? "",
+    subject: raw.VAPID_SUBJECT?.trim() || `mailto:${raw.EMAIL_FROM}`,
+  };
+  const problem = vapidKeysProblem(keys);
+  return problem === undefined ? { ok: true, keys } : { ok: false, reason: problem };
+}
+
+/** The settings, with what is derived from them: `VAPID`, the keys send_push signs with or why there are none usable. */
+export const ConfigSchema = SettingsSchema.transform((s) => ({ ...s, VAPID: vapidSetting(s) }));
 export type Config = z.infer<typeof ConfigSchema> & {
   /** `CREDENTIAL_<NAME>` secrets by NAME. Never logged, never returned. */
   credentials: ReadonlyMap<string, string>;

@@ -2,14 +2,16 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { config } from "./config";
 import { AppError, respondError, toAppError } from "./errors";
-import { jsonBodies, type AppEnv } from "./lib/api";
+import { jsonBodies, type AppEnv } from "./routes/api";
 import { log, logError } from "./log";
 import { renderDocs } from "./routes/docs";
 import { metaApp } from "./routes/meta";
+import { discountCodesApp } from "./routes/discount-codes";
 import { entitiesApp } from "./routes/entities";
 import { eventsApp } from "./routes/events";
 import { staleEventsApp } from "./routes/stale-events";
 import { plansApp } from "./routes/plans";
+import { pushApp } from "./routes/push";
 import { runsApp } from "./routes/runs";
 import { workflowsApp } from "./routes/workflows";
 import { consumeEvents } from "./intake/consumer";
@@ -20,7 +22,7 @@ export { InboxObject } from "./intake/inbox-object";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const PUBLIC = new Set(["GET /api/health", "POST /api/events", "GET /api/openapi.json", "GET /api/docs"]);
+const PUBLIC = new Set(["GET /api/health", "POST /api/events", "GET /api/openapi.json", "GET /api/docs", "GET /api/push/public-key"]);
 
 const limit = (maxSize: number, what: string) =>
   bodyLimit({
@@ -73,6 +75,8 @@ app.route("/api", metaApp);
 app.route("/api/workflows", workflowsApp);
 app.route("/api/entities", entitiesApp);
 app.route("/api/plans", plansApp);
+app.route("/api/push", pushApp);
+app.route("/api/discount-codes", discountCodesApp);
 app.route("/api/events/stale", staleEventsApp);
 app.route("/api/events", eventsApp);
 app.route("/api/runs", runsApp);

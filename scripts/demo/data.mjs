@@ -185,6 +185,8 @@ export function demoData({ scale = 1 } = {}) {
     variant_id: variants[(i * 97) % variants.length].id,
     status: statuses[i % statuses.length],
     channel: i % 4 === 0 ? "push" : "email",
+    // Fixed, so that the data set stays deterministic: one sign-up an hour from 1 October 2026.
+    created_at: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString(),
   }));
 
   return { shops, brands, products, variants, items, recommendations, customers, subscriptions };

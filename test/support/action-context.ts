@@ -32,6 +32,7 @@ export function actionContext(scope: Scope, over: Partial<ActionContext> & { run
     nodeId,
     attempt: 1,
     idempotencyKey: `${runId}:${nodeId}`,
+    test: false,
     now: new Date(),
     signal: new AbortController().signal,
     trigger: scope.trigger,
@@ -46,10 +47,12 @@ export function actionContext(scope: Scope, over: Partial<ActionContext> & { run
 export function testDeps(over: Partial<NodeDeps> = {}): NodeDeps {
   const unused = (port: string) => () => Promise.reject(new Error(`This test gives the action no ${port}`));
   return {
-    config: { credentials: new Map(), WEBHOOK_ALLOWED_HOSTS: [], EMAIL_FROM: "workflows@example.com" },
+    config: { credentials: new Map(), WEBHOOK_ALLOWED_HOSTS: [], EMAIL_FROM: "workflows@example.com", INTERNAL_EMAILS: ["team@example.com"], VAPID: { ok: false, reason: "This test sets no VAPID keys" } },
     fetch: unused("fetch"),
     sendEmail: unused("email"),
     planning: { createOrGetPlan: unused("planning"), addItems: unused("planning") },
+    discounts: { createCode: unused("discounts") },
+    mirror: { read: unused("mirror"), change: unused("mirror") },
     ...over,
   };
 }

@@ -64,6 +64,7 @@ export function ctxOf(opts: { trigger?: Trigger; runId?: string; nodeId?: string
     nodeId,
     attempt: 1,
     idempotencyKey: opts.key ?? `${runId}:${nodeId}`,
+    test: false,
     now: NOW,
     signal: new AbortController().signal,
     trigger: opts.trigger ?? NO_TRIGGER,

@@ -22,13 +22,15 @@ export interface Recorded {
   query: Record<string, string>;
   headers: Record<string, string>;
   body: string;
+  /** The exact bytes of the body (an encrypted push message is not UTF-8). */
+  body_base64: string;
   at: number;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 export function startSink(
@@ -41,7 +43,8 @@ export function startSink(
   const programs = new Map<string, Programmed[]>();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://sink");
-    const body = await readBody(req);
+    const bytes = await readBody(req);
+    const body = bytes.toString("utf8");
     const parts = url.pathname.split("/").filter(Boolean);
     if (parts[0] === "_sink" && parts[1]) {
       const bucket = parts[1];
@@ -63,7 +66,7 @@ export function startSink(
     counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
     if (keep) {
       const list = requests.get(bucket) ?? [];
-      list.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body, at: Date.now() });
+      list.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body, body_base64: bytes.toString("base64"), at: Date.now() });
       requests.set(bucket, list);
     }
     // `?fail_rate=0.3` makes a flaky endpoint: that share of requests gets a 503 (the drill).

@@ -1,6 +1,7 @@
 import PostalMime, { decodeWords } from "postal-mime";
 import { describe, expect, it } from "vitest";
-import { classifyEmailError, SendEmailConfigSchema, SendEmailInputSchema, sendEmail } from "../../worker/nodes/send-email";
+import { classifyEmailError } from "../../worker/nodes/email-common";
+import { SendEmailConfigSchema, SendEmailInputSchema, sendEmail } from "../../worker/nodes/send-email";
 import type { ActionContext, NodeDeps } from "../../worker/engine/step";
 import { type Config, ConfigSchema } from "../../worker/config";
 import { base64Lines, buildMime, decodeEntities, encodeHeaderWords, htmlToText, messageIdFor, renderBodies } from "../../worker/lib/mime";

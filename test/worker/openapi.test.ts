@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { pageSchema, RunListItemSchema, RunSchema, VersionDefinitionSchema, WorkflowListItemSchema, WorkflowSchema, WorkflowVersionSchema } from "../../worker/contract";
+import { pageSchema, RunListItemSchema, RunSchema, SavedWorkflowSchema, VersionDefinitionSchema, WorkflowListItemSchema, WorkflowSchema, WorkflowVersionSchema } from "../../worker/contract";
 import { api, json, uid } from "../support/api";
 
 type Schema = Record<string, unknown>;
@@ -99,7 +99,7 @@ describe("answers in the contract's shapes", () => {
     };
     const created = await api("/api/workflows", { method: "POST", json: def });
     expect(created.status).toBe(201);
-    const wf = WorkflowSchema.strict().parse(await json(created));
+    const wf = SavedWorkflowSchema.strict().parse(await json(created));
     WorkflowSchema.strict().parse(await json(await api(`/api/workflows/${wf.id}`)));
     strictPage(WorkflowListItemSchema).parse(await json(await api("/api/workflows?limit=5")));
     strictPage(WorkflowVersionSchema).parse(await json(await api(`/api/workflows/${wf.id}/versions`)));

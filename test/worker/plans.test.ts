@@ -18,6 +18,7 @@ const ctx = (nodeId: string): ActionContext => ({
   nodeId,
   attempt: 1,
   idempotencyKey: uid("key"),
+  test: false,
   now: NOW,
   signal: new AbortController().signal,
   trigger,

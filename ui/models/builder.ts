@@ -34,6 +34,8 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     /** The version history, loaded when its panel first opens. */
     versions: versions.data,
     issues: signal<PlacedIssue[]>([]),
+    /** What the last check warned about (a field the entity may not have): shown, blocks nothing. */
+    warnings: signal<PlacedIssue[]>([]),
   };
   const view = {
     loading: signal(workflowId !== null),
@@ -94,6 +96,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       });
       const form = handoff?.test;
       handoff = null;
+      void loadWarnings(d);
       // "Save and start test run" on a new workflow: the test starts once it exists.
       if (form) {
         test.restore(form);
@@ -112,6 +115,17 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       data.credentials.value = (await api.credentials()).items.map((c) => c.name);
     } catch (err) {
       view.credentialsError.value = `Could not load credential names: ${describeError(err)}`;
+    }
+  }
+
+  /** The warnings about a saved definition, when the builder opens it (issues it has none). */
+  async function loadWarnings(d: Draft) {
+    const { def, keys } = toDefinition(d);
+    try {
+      const result = await api.validate(def);
+      if (data.draft.peek() === d) data.warnings.value = place(result.warnings, keys, false);
+    } catch {
+      // Only a hint: the next check or save shows them again.
     }
   }
 
@@ -151,9 +165,14 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       // check, activate) always answers its caller.
       if (quiet && mine !== validateSeq) return null;
       const placed = [...place(result.issues, keys, false), ...place(result.activation_issues, keys, true)];
-      data.issues.value = placed;
+      const warned = place(result.warnings, keys, false);
+      batch(() => {
+        data.issues.value = placed;
+        data.warnings.value = warned;
+      });
       if (placed.length === 0) {
-        view.liveCheck.value = false;
+        // Warnings stay current too: each edit is checked again while there are any.
+        view.liveCheck.value = warned.length > 0;
         if (quiet && view.message.peek()?.kind === "error") view.message.value = { kind: "ok", text: "All problems are fixed." };
       }
       return { ok: result.valid, activation: placed.filter((i) => i.activation) };
@@ -187,7 +206,9 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     view.busy.value = null;
     if (!r) return;
     const n = data.issues.peek().length;
-    if (n === 0) view.message.value = { kind: "ok", text: "No problems found. The workflow can be saved and activated." };
+    const w = data.warnings.peek().length;
+    const warned = w === 0 ? "" : ` ${w} ${w === 1 ? "warning" : "warnings"} to look at: ${w === 1 ? "a field" : "fields"} the entity may not have.`;
+    if (n === 0) view.message.value = { kind: "ok", text: `No problems found. The workflow can be saved and activated.${warned}` };
     else {
       view.liveCheck.value = true;
       view.message.value = { kind: "error", text: r.ok ? `Can be saved, but not activated yet: ${n} ${n === 1 ? "problem" : "problems"}.` : describeIssues(n, "Not ready") };
@@ -237,6 +258,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       const saved = await api.saveWorkflow(wf.id, def);
       batch(() => {
         data.workflow.value = saved;
+        data.warnings.value = place(saved.warnings, keys, false);
         data.savedJson.value = JSON.stringify(def);
         if (versions.data.loaded.peek()) void versions.load();
         view.message.value = { kind: "ok", text: `Saved version ${saved.version}.` };
@@ -300,6 +322,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     batch(() => {
       setDraft(draftFrom(def));
       data.issues.value = [];
+      data.warnings.value = [];
       view.localErrors.value = {};
       view.selected.value = "trigger";
       view.panel.value = "inspector";

@@ -24,6 +24,7 @@ import type {
   RunRecord,
   RunStatus,
   RunSummary,
+  SavedWorkflow,
   StepRecord,
   StepStatus,
   TestEvent as TestEventBody,
@@ -63,6 +64,7 @@ export type {
 };
 
 export type Workflow = WorkflowRecord;
+export type { SavedWorkflow };
 export type Validation = ValidateAnswer;
 export type RunDetail = RunRecord;
 export type PlanListItem = Plan;
@@ -182,8 +184,8 @@ export const api = {
 
   listWorkflows: (q: { status?: string; limit?: number; cursor?: string | null }) => json<Page<WorkflowListItem>>("GET", "/workflows", { query: q }),
   getWorkflow: (id: string) => json<Workflow>("GET", `/workflows/${enc(id)}`),
-  createWorkflow: (def: DefinitionInput) => json<Workflow>("POST", "/workflows", { body: def }),
-  saveWorkflow: (id: string, def: DefinitionInput) => json<Workflow>("PUT", `/workflows/${enc(id)}`, { body: def }),
+  createWorkflow: (def: DefinitionInput) => json<SavedWorkflow>("POST", "/workflows", { body: def }),
+  saveWorkflow: (id: string, def: DefinitionInput) => json<SavedWorkflow>("PUT", `/workflows/${enc(id)}`, { body: def }),
   setStatus: (id: string, status: WorkflowStatus) => json<Workflow>("POST", `/workflows/${enc(id)}/status`, { body: { status } }),
   listVersions: (id: string, cursor?: string | null) => json<Page<WorkflowVersion>>("GET", `/workflows/${enc(id)}/versions`, { query: { limit: 100, cursor } }),
   getVersion: (id: string, version: number) => json<VersionDefinition>("GET", `/workflows/${enc(id)}/versions/${version}`),

@@ -2,8 +2,10 @@ import { z } from "zod";
 import { NodeIdSchema, RetryPolicySchema } from "../definition/common";
 import { graphIssues } from "../definition/graph";
 import { TriggerSchema } from "../definition/trigger";
+import { checkVariables } from "../definition/variables";
 import { zodIssues, type Issue } from "../lib/issues";
 import { NODE_MODULES } from "../nodes";
+import { IssueSchema } from "./error";
 import { condition } from "../nodes/condition";
 
 /*
@@ -59,12 +61,23 @@ export type Definition = z.infer<typeof DefinitionSchema>;
 /** A definition as a client may send it, before defaults are applied. */
 export type DefinitionInput = z.input<typeof DefinitionSchema>;
 
-export type Validation = { ok: true; definition: Definition } | { ok: false; issues: Issue[] };
+/**
+ * A warning about a definition (SPEC §11): a `{{trigger.…}}` field that is not one of the entity's.
+ * It blocks nothing (entities may carry further attributes); it has an issue's shape.
+ */
+export const WarningSchema = IssueSchema.describe("Something that may be a mistake but blocks nothing, e.g. a field the entity does not have");
+export type Warning = z.infer<typeof WarningSchema>;
 
-/** Schema first, then the graph rules; every issue has a path into the submitted JSON. */
+export type Validation = { ok: true; definition: Definition; warnings: Issue[] } | { ok: false; issues: Issue[]; warnings: Issue[] };
+
+/**
+ * Schema first, then the graph rules and the checked variables; every issue and warning has a
+ * path into the submitted JSON. A definition the schema refuses gets no warnings.
+ */
 export function validateDefinition(input: unknown): Validation {
   const parsed = DefinitionSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
-  const issues = graphIssues(parsed.data);
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, definition: parsed.data };
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error), warnings: [] };
+  const variables = checkVariables(parsed.data);
+  const issues = [...graphIssues(parsed.data), ...variables.issues];
+  return issues.length > 0 ? { ok: false, issues, warnings: variables.warnings } : { ok: true, definition: parsed.data, warnings: variables.warnings };
 }

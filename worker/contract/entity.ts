@@ -3,7 +3,9 @@ import { PageQuerySchema } from "./page";
 
 /** The entity mirror as the API shows it (SPEC §5). Each kind's own schema is in entities/registry.ts. */
 
-export { ENTITY_KINDS, type EntityKind } from "../entities/registry";
+export { ENTITY_KINDS, type EntityFieldName, type EntityKind } from "../entities/registry";
+/** The kinds `trigger.related` holds for a trigger on each kind (SPEC §11). */
+export type { RelatedKind } from "../entities/related";
 
 export const EntitySnapshotSchema = z
   .looseObject({ id: z.string(), tags: z.array(z.string()) })

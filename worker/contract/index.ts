@@ -4,6 +4,7 @@
  * its types (`import type`), so no zod code enters its bundle.
  */
 export * from "./definition";
+export * from "./discount-code";
 export * from "./entity";
 export * from "./error";
 export * from "./event";
@@ -11,6 +12,7 @@ export * from "./meta";
 export * from "./node";
 export * from "./page";
 export * from "./plan";
+export * from "./push";
 export * from "./run";
 export * from "./workflow";
 /** The definition's vocabulary, for clients that offer its choices. */

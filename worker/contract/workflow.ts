@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { WORKFLOW_STATUSES } from "../definition/workflow-status";
-import { DefinitionSchema, TriggerSchema } from "./definition";
+import { DefinitionSchema, TriggerSchema, WarningSchema } from "./definition";
 import { IssueSchema } from "./error";
 import { PageQuerySchema } from "./page";
 
@@ -22,6 +22,10 @@ export const WorkflowSchema = z.object({
   definition: DefinitionSchema,
 });
 export type WorkflowRecord = z.infer<typeof WorkflowSchema>;
+
+/** What creating or saving answers: the workflow, and the warnings about the definition it saved. */
+export const SavedWorkflowSchema = WorkflowSchema.extend({ warnings: z.array(WarningSchema) });
+export type SavedWorkflow = z.infer<typeof SavedWorkflowSchema>;
 
 /** What the list shows of a workflow's runs (from the D1 run index). */
 export const WorkflowStatsSchema = z.object({
@@ -47,11 +51,12 @@ export type WorkflowVersion = z.infer<typeof WorkflowVersionSchema>;
 export const VersionDefinitionSchema = WorkflowVersionSchema.omit({ created_at: true });
 export type VersionDefinition = z.infer<typeof VersionDefinitionSchema>;
 
-/** POST /workflows/validate: `issues` block saving, `activation_issues` block activation. */
+/** POST /workflows/validate: `issues` block saving, `activation_issues` block activation, `warnings` block nothing. */
 export const ValidateAnswerSchema = z.object({
   valid: z.boolean(),
   issues: z.array(IssueSchema),
   activation_issues: z.array(IssueSchema),
+  warnings: z.array(WarningSchema),
 });
 export type ValidateAnswer = z.infer<typeof ValidateAnswerSchema>;
 

@@ -11,8 +11,11 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 export const WITHOUT_ROWID_TABLES = [
   "brands",
   "customers",
+  "discount_codes",
+  "discount_redemptions",
   "entity_tags",
   "inventory_items",
+  "orders",
   "plan_items",
   "product_variants",
   "products",
@@ -231,10 +234,31 @@ export const subscriptions = sqliteTable(
     ...entityColumns,
     customerId: text("customer_id").notNull(),
     variantId: text("variant_id").notNull(),
+    /** Null: the customer waits for the variant in any shop. */
+    shopId: text("shop_id"),
     status: text("status").notNull(),
     channel: text("channel").notNull(),
+    /** UTC ISO with milliseconds (toISOString), so that it orders as text. */
+    createdAt: text("created_at").notNull().default(""),
+    notifiedAt: text("notified_at"),
   },
-  (t) => [index("subscriptions_variant").on(t.variantId), index("subscriptions_customer").on(t.customerId)],
+  // A variant's subscriptions in one status, oldest first (back-in-stock waves, the summary's
+  // counts); a customer's subscriptions (conversion of an order). A status change rewrites the
+  // first index's entry: the price of reading waves without a sort.
+  (t) => [index("subscriptions_variant_status").on(t.variantId, t.status, t.createdAt), index("subscriptions_customer").on(t.customerId)],
+);
+
+/** Orders (SPEC §12): the lines live in `data`; conversion reads a customer's orders by time. */
+export const orders = sqliteTable(
+  "orders",
+  {
+    ...entityColumns,
+    customerId: text("customer_id").notNull(),
+    total: real("total").notNull(),
+    /** UTC ISO with milliseconds (toISOString), so that it orders as text. */
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("orders_customer").on(t.customerId, t.createdAt), index("orders_created").on(t.createdAt)],
 );
 
 /**
@@ -311,4 +335,45 @@ export const planItems = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.planId, t.lineKey] })],
+);
+
+// ---------------------------------------------------------------- discount codes (SPEC §12)
+
+/**
+ * Codes made by create_discount_code. The step that made a code (run_id, node_id) owns it: every
+ * retry of that step finds its own row and answers the same code. `used` counts the rows of
+ * discount_redemptions for the code; the redeem batch moves both together. Times are ISO 8601
+ * instants (toISOString), so they compare as text. `test` marks the codes of test runs.
+ */
+export const discountCodes = sqliteTable(
+  "discount_codes",
+  {
+    code: text("code").primaryKey(),
+    type: text("type", { enum: ["percent", "amount"] }).notNull(),
+    value: real("value").notNull(),
+    currency: text("currency"),
+    /** The last instant the code works: the end (…T23:59:59.999Z) of the UTC day the config's date gave. */
+    expiresAt: text("expires_at").notNull(),
+    usageLimit: integer("usage_limit").notNull(),
+    used: integer("used").notNull().default(0),
+    customerId: text("customer_id"),
+    variantIds: json("variant_ids"),
+    runId: text("run_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    test: integer("test", { mode: "boolean" }).notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  // Lists page newest first, all codes or one customer's (secondary indexes carry the code).
+  (t) => [index("discount_codes_created").on(t.createdAt), index("discount_codes_customer").on(t.customerId, t.createdAt)],
+);
+
+/** One row per order that redeemed a code: redeeming again with the same order changes nothing. */
+export const discountRedemptions = sqliteTable(
+  "discount_redemptions",
+  {
+    code: text("code").notNull(),
+    orderId: text("order_id").notNull(),
+    redeemedAt: text("redeemed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.code, t.orderId] })],
 );

@@ -17,6 +17,7 @@ export const TRIGGER_ENTITIES = [
   "inventory_item",
   "customer",
   "subscription",
+  "order",
 ] as const;
 export const TriggerEntitySchema = z.enum(TRIGGER_ENTITIES);
 export type TriggerEntity = z.infer<typeof TriggerEntitySchema>;

@@ -13,6 +13,11 @@ export interface Scope {
     occurred_at: string;
     data: unknown;
     previous: unknown;
+    /**
+     * The snapshots the trigger's entity points to, by kind (SPEC §11), read once when the run
+     * starts; a kind the mirror does not hold is absent. Absent on runs started before it existed.
+     */
+    related?: Record<string, unknown> | undefined;
   };
   steps: Record<string, { output: unknown }>;
   workflow: { id: string; name: string; version: number };
@@ -44,6 +49,13 @@ export function parsePath(path: string): string[] | undefined {
   return parts;
 }
 
+/** The fields of the roots whose shape is fixed (the trigger's data, previous and related hold entities). */
+const FIELDS_OF_ROOT = {
+  trigger: ["id", "type", "entity", "entity_id", "occurred_at", "data", "previous", "related"],
+  workflow: ["id", "name", "version"],
+  run: ["id"],
+} as const satisfies Partial<Record<(typeof ROOTS)[number], readonly string[]>>;
+
 /** Why a path can never resolve, checked when a definition is saved; undefined when it may. */
 export function checkPath(path: string): string | undefined {
   const parts = parsePath(path);
@@ -56,6 +68,10 @@ export function checkPath(path: string): string | undefined {
     return `"{{${path}}}" must look like steps.<node_id>.output...`;
   }
   if ((root === "now" || root === "today") && parts.length > 1) return `"{{${path}}}": ${root} has no fields`;
+  const known = FIELDS_OF_ROOT[root as keyof typeof FIELDS_OF_ROOT];
+  if (known && second !== undefined && !(known as readonly string[]).includes(second)) {
+    return `"{{${path}}}": ${root} has no field ${second}; use one of ${known.join(", ")}`;
+  }
   return undefined;
 }
 

@@ -58,6 +58,8 @@ export const TriggerInfoSchema = z.object({
   occurred_at: z.string(),
   data: z.unknown(),
   previous: z.unknown(),
+  /** Related entities by kind (SPEC §11); absent on runs started before they existed. */
+  related: z.record(z.string(), z.unknown()).optional(),
 }) satisfies z.ZodType<TriggerInfo>;
 
 export interface RunState {

@@ -1,6 +1,9 @@
 import type { z } from "zod";
 import type { Scope } from "../definition/interpolate";
+import type { MirrorPort } from "../entities/port";
 import type { PlanningPort } from "../planning/port";
+import type { DiscountsPort } from "../discounts/port";
+import type { VapidKeys } from "../lib/web-push";
 
 /*
  * The step protocol: what a node module declares, what an action gets when the run shell
@@ -16,6 +19,8 @@ export interface ActionContext {
   attempt: number;
   /** Stable across every attempt of the same step of the same run. */
   idempotencyKey: string;
+  /** A test run (`POST /api/workflows/{id}/test`): what it writes is marked as test data. */
+  test: boolean;
   now: Date;
   /** Aborted when the node's timeout elapses. */
   signal: AbortSignal;
@@ -45,7 +50,13 @@ export interface NodeConfig {
   WEBHOOK_ALLOWED_HOSTS: readonly string[];
   /** The sender of an email that names none. */
   EMAIL_FROM: string;
+  /** The team's addresses, for `send_internal_email`; not checked until a step uses them. */
+  INTERNAL_EMAILS: readonly string[];
+  /** Web Push's VAPID identity (secrets VAPID_*), or why it is unusable; send_push fails with the reason. */
+  VAPID: VapidSetting;
 }
+
+export type VapidSetting = { ok: true; keys: VapidKeys } | { ok: false; reason: string };
 
 /** One message to one envelope recipient: `raw` is the whole MIME text, headers included. */
 export interface OutgoingEmail {
@@ -63,6 +74,10 @@ export interface NodeDeps {
   sendEmail(message: OutgoingEmail): Promise<void>;
   /** The D1 work of the plan nodes. */
   planning: PlanningPort;
+  /** Discount codes in D1, for create_discount_code. */
+  discounts: DiscountsPort;
+  /** The entity mirror, for nodes that change an entity (status, tags). */
+  mirror: MirrorPort;
 }
 
 /** A credential a node's config names, with the path of the reference inside the config. */
@@ -82,6 +97,8 @@ export type Preview = { previewable: true; output: unknown } | { previewable: fa
 export interface PreviewContext {
   now: Date;
   trigger: Scope["trigger"];
+  /** Reads of the entity mirror (never a write), for previews that show who would receive what. */
+  mirror?: Pick<MirrorPort, "read">;
 }
 /** The preview of a node type that cannot show one yet. */
 export const notPreviewable = (): Promise<Preview> => Promise.resolve({ previewable: false, reason: "Not previewable yet" });

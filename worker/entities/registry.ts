@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PushSubscriptionSchema } from "../lib/web-push";
 
 /**
  * The entity kinds the engine mirrors (SPEC §5): for each, the zod schema of one snapshot and the
@@ -15,6 +16,7 @@ export const ENTITY_KINDS = [
   "recommendation",
   "customer",
   "subscription",
+  "order",
 ] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
 export const EntityKindSchema = z.enum(ENTITY_KINDS);
@@ -33,9 +35,12 @@ export const EntityIdSchema = z
   .max(200, "An id is at most 200 characters")
   .regex(/^[^\u0000-\u001f\u007f]+$/, "An id may not contain control characters");
 
+/** One tag of an entity. */
+export const TagSchema = z.string().min(1, "A tag is at least 1 character").max(100, "A tag is at most 100 characters");
+export const MAX_TAGS = 100;
 const TagListSchema = z
-  .array(z.string().min(1, "A tag is at least 1 character").max(100, "A tag is at most 100 characters"))
-  .max(100, "At most 100 tags")
+  .array(TagSchema)
+  .max(MAX_TAGS, `At most ${MAX_TAGS} tags`)
   .transform((tags) => [...new Set(tags)]);
 const TagsSchema = TagListSchema.default([]);
 
@@ -47,6 +52,24 @@ const Count = z.int().min(0).max(1e9);
 const base = { id: EntityIdSchema, tags: TagsSchema };
 
 export const SUBSCRIPTION_STATUSES = ["pending", "delivered", "engaged", "converted", "completed", "cancelled"] as const;
+
+/**
+ * A moment, as ISO 8601 with an offset; kept as UTC with milliseconds (toISOString) so that
+ * times of any offset order as text in the mirror's columns and indexes (oldest subscription first).
+ */
+const Instant = z.iso
+  .datetime({ offset: true, message: "Use an ISO 8601 timestamp, e.g. 2026-11-22T10:00:00Z" })
+  .transform((t) => new Date(t).toISOString());
+
+export const MAX_PUSH_SUBSCRIPTIONS = 20;
+export const MAX_ORDER_LINES = 500;
+
+const OrderLineSchema = z.looseObject({
+  variant_id: EntityIdSchema,
+  quantity: z.int().min(1, "A line orders at least 1 unit").max(1e6),
+  /** The price of one unit. */
+  price: Money,
+});
 
 const SCHEMAS = {
   shop: z.looseObject({
@@ -90,15 +113,52 @@ const SCHEMAS = {
     quantity: Count.nullish(),
     discount_percent: z.number().min(0).max(100).nullish(),
   }),
-  customer: z.looseObject({ ...base, email: z.email("Not an email address"), name: Text(500).nullish() }),
+  customer: z.looseObject({
+    ...base,
+    email: z.email("Not an email address").max(320),
+    name: Text(500).nullish(),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9][0-9 ().-]{2,31}$/, "A phone number is digits, optionally with +, spaces, dots, dashes and brackets (at most 32 characters)")
+      .nullish(),
+    accepts_marketing: z.boolean().default(true),
+    /** The customer's browsers (Web Push); a push service's 404 or 410 removes one. */
+    push_subscriptions: z.array(PushSubscriptionSchema).max(MAX_PUSH_SUBSCRIPTIONS, `At most ${MAX_PUSH_SUBSCRIPTIONS} push subscriptions per customer`).default([]),
+  }),
   subscription: z.looseObject({
     ...base,
     customer_id: EntityIdSchema,
     variant_id: EntityIdSchema,
+    /** Absent: the customer waits for the variant in any shop. */
+    shop_id: EntityIdSchema.nullish(),
     status: z.enum(SUBSCRIPTION_STATUSES),
     channel: z.enum(["email", "push"]),
+    created_at: Instant,
+    notified_at: Instant.nullish(),
+  }),
+  order: z.looseObject({
+    ...base,
+    customer_id: EntityIdSchema,
+    lines: z
+      .array(OrderLineSchema)
+      .min(1, "An order has at least one line")
+      .max(MAX_ORDER_LINES, `An order has at most ${MAX_ORDER_LINES} lines`),
+    total: Money,
+    created_at: Instant,
   }),
 } satisfies Record<EntityKind, z.ZodType>;
+
+/**
+ * The fields of each kind (SPEC §5, §12) besides `id` and `tags`: what the builder offers and
+ * what a `{{trigger.data.<field>}}` is checked against. Further attributes may still be there.
+ */
+export type EntityFieldName<K extends EntityKind> = Exclude<keyof (typeof SCHEMAS)[K]["shape"], "id" | "tags"> & string;
+export type EntityFieldLists = { readonly [K in EntityKind]: readonly EntityFieldName<K>[] };
+// Read from the schemas' shapes, so the list cannot drift from them (Object.fromEntries loses the
+// key types the declared type restores; test/unit/checked-variables.test.ts pins the lists).
+export const ENTITY_FIELDS = Object.fromEntries(
+  ENTITY_KINDS.map((kind) => [kind, Object.keys(SCHEMAS[kind].shape).filter((f) => f !== "id" && f !== "tags")]),
+) as unknown as EntityFieldLists;
 
 export type EntitySnapshot = { id: string; tags: string[] } & Record<string, unknown>;
 
@@ -193,13 +253,25 @@ const SPECS: Record<EntityKind, EntityKindSpec> = {
   subscription: {
     kind: "subscription",
     table: "subscriptions",
+    // (variant_id, status, created_at): a variant's pending subscriptions, oldest first (waves) and
+    // its counts per status (summary); (customer_id): a customer's subscriptions (conversion).
     columns: [
       col("customer_id", "text", { indexed: true }),
       col("variant_id", "text", { indexed: true }),
-      col("status", "text"),
+      col("shop_id", "text", { required: false }),
+      col("status", "text", { indexed: true }),
       col("channel", "text"),
+      col("created_at", "text", { indexed: true }),
+      col("notified_at", "text", { required: false }),
     ],
     search: [],
+  },
+  order: {
+    kind: "order",
+    table: "orders",
+    // (customer_id, created_at): a customer's orders, newest last; (created_at): orders by time.
+    columns: [col("customer_id", "text", { indexed: true }), col("total", "real"), col("created_at", "text", { indexed: true })],
+    search: ["customer_id"],
   },
 };
 

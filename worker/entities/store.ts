@@ -115,6 +115,8 @@ interface KindSql {
   live: string[];
   /** Deletions: drop every tag, then mark deleted (a tombstone when the entity is not held yet). */
   deleted: string[];
+  /** A run's change to one live entity, applied only while the row holds the snapshot it was made from. */
+  change: string[];
   snapshot: string;
 }
 
@@ -171,9 +173,23 @@ function buildSql(spec: EntityKindSpec): KindSql {
       occurred_at = excluded.occurred_at, event_id = excluded.event_id, deleted = 1, updated_at = excluded.updated_at
     WHERE (excluded.occurred_at, excluded.event_id) > (${T}.occurred_at, ${T}.event_id)`;
 
+  // A run's change (changeStatements): `ho`/`he` name the snapshot it was computed from. While the
+  // row still holds that one, tags it lost are dropped, the row is updated (in place when no
+  // indexed column moves, else in full: after the first took, the second finds another snapshot
+  // and writes nothing) and new tags are added; once anything else landed, nothing is written.
+  const holds = (t: string) => `${t}.occurred_at = s.value->>'ho' AND ${t}.event_id = s.value->>'he' AND ${t}.deleted = 0`;
+  const changeTags = `DELETE FROM entity_tags WHERE entity = '${kind}' AND (tag, entity_id) IN (${tagsOf}
+    WHERE ${holds("t")} AND o.value NOT IN (SELECT value FROM json_each(s.value->'$.d.tags')))`;
+  const changeRow = (cols: readonly Column[], guard: readonly Column[]) => `UPDATE ${T} SET previous = ${T}.data, data = s.value->'$.d',
+    tags = s.value->'$.d.tags', occurred_at = s.value->>'o', event_id = s.value->>'e', updated_at = ?2
+    ${cols.map((c) => `, ${c.name} = ${field(c)}`).join("")}
+    ${base} WHERE ${T}.id = s.value->>'$.d.id' AND ${holds(T)}${guard.map((c) => ` AND ${T}.${c.name} IS ${field(c)}`).join("")}`;
+  const change = [changeTags, changeRow(plain, indexed), ...(indexed.length > 0 ? [changeRow(columns, [])] : []), addTags];
+
   return {
     live: [staleTags, inPlace, upsert, addTags],
     deleted: [dropAllTags, tombstone],
+    change,
     snapshot: `SELECT data, previous, event_id, occurred_at, deleted FROM ${T} WHERE id = ?1`,
   };
 }
@@ -226,6 +242,26 @@ export function upsertStatements(
   rows: { data: Record<string, unknown>; occurredAt: string; eventId: string; deleted?: boolean }[],
 ): D1PreparedStatement[] {
   return upsertChunks(d1, kind, rows).flat();
+}
+
+/**
+ * Statements that replace one live entity's snapshot with `row` only while the mirror still holds
+ * the snapshot `held` names (compare and set: a run's change computed from `held` never
+ * overwrites an event that landed meanwhile), keeping entity_tags in step; the last statement
+ * reads the row back, so the caller sees whether `row` took (it then holds row's occurred_at and
+ * event id) and, if not, what it must compute the change from next. Run them in one `d1.batch`.
+ */
+export function changeStatements(
+  d1: D1Database,
+  kind: EntityKind,
+  held: { occurred_at: string; event_id: string },
+  row: PreparedRow,
+  now = new Date(),
+): D1PreparedStatement[] {
+  const json = JSON.stringify([{ d: row.d, o: row.o, e: row.e, ho: held.occurred_at, he: held.event_id }]);
+  const at = now.toISOString();
+  const statements = kindSql(kind).change.map((text) => (text.includes("?2") ? d1.prepare(text).bind(json, at) : d1.prepare(text).bind(json)));
+  return [...statements, snapshotStatement(d1, kind, row.d.id)];
 }
 
 /** A statement reading the current row of one entity: {data, previous, event_id, occurred_at, deleted} or no row. */

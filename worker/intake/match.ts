@@ -4,12 +4,14 @@ import { matchesTrigger } from "../engine/trigger-match";
 import { getDefinitions } from "../workflows/store";
 import { count, track } from "../lib/metrics";
 import { logError } from "../log";
-import { errorText, mirrored, retry, type Item } from "./item";
+import { readRelated } from "../entities/related-read";
+import { errorText, mirrored, retry, type Item, type Mirrored } from "./item";
 import { candidateStatements, parseCandidates, tagsNeeded, type Candidate, type CandidateRead } from "./mirror";
 
 /**
  * Stage 3: finds the workflows each mirrored event starts: candidates by entity and tag, then the
- * trigger of the version indexed. A stale event starts only the workflows that opt in.
+ * related entities of the events that have candidates (one D1 round trip), then the trigger of
+ * the version indexed. A stale event starts only the workflows that opt in.
  */
 export async function match(env: Env, items: Item[], first: CandidateRead): Promise<void> {
   const todo = mirrored(items);
@@ -31,8 +33,21 @@ export async function match(env: Env, items: Item[], first: CandidateRead): Prom
 
   const byTag = new Map<string, Candidate[]>();
   for (const c of candidates) byTag.set(`${c.entity}\u0000${c.tag}`, [...(byTag.get(`${c.entity}\u0000${c.tag}`) ?? []), c]);
+
+  // Related entities (SPEC §11) are read once, here, for the events some workflow may run on, so
+  // that trigger conditions can use them too; the runs keep what was read in their trigger.
+  const candidatesOf = (item: Mirrored) => [ANY_TAG, ...item.tags].some((tag) => byTag.has(`${item.event.entity}\u0000${tag}`));
+  const relatedFor = todo.filter(candidatesOf);
+  try {
+    const related = await readRelated(env.DB, relatedFor.map((i) => ({ entity: i.event.entity, data: i.trigger.data })));
+    relatedFor.forEach((item, k) => (item.trigger = { ...item.trigger, related: related[k]! }));
+  } catch (err) {
+    logError("consumer_related", err, { events: relatedFor.length });
+    for (const item of relatedFor) item.outcome = retry(`Reading the related entities failed: ${errorText(err)}`);
+  }
+
   const now = new Date();
-  for (const item of todo) {
+  for (const item of mirrored(todo)) {
     const seen = new Set<string>();
     for (const tag of [ANY_TAG, ...item.tags]) {
       for (const c of byTag.get(`${item.event.entity}\u0000${tag}`) ?? []) {

@@ -62,8 +62,9 @@ function applySnapshot(item: Ready, result: D1Result) {
   // that one is newer and this one is stale; the same event delivered again finds its own.
   const stale = row !== undefined && row.event_id !== e.id;
   item.held = stale ? { event_id: row.event_id, occurred_at: row.occurred_at } : null;
-  // A deleted event may carry only the id: the run sees the last snapshot the mirror held.
-  const data = e.kind === "deleted" && row && !stale ? row.data : e.data;
+  // A deleted event may carry only the id: the run sees the last snapshot the mirror held. Any
+  // other sees its snapshot as validated, defaults applied (as the mirror holds it).
+  const data = e.kind === "deleted" ? (row && !stale ? row.data : e.data) : item.row.d;
   item.tags = tagsOf(data);
   // A stale event's run sees its own data: the snapshot before it is not known.
   item.trigger = { id: e.id, type: e.type, entity: e.entity, entity_id: e.entity_id, occurred_at: e.occurred_at, data, previous: row && !stale ? row.previous : null };

@@ -1,6 +1,6 @@
 import "@hono/zod-openapi";
 import { DefinitionSchema } from "../contract/definition";
-import { bodyDocumentedAs } from "../lib/api";
+import { bodyDocumentedAs } from "./api";
 
 /*
  * Contract schemas that more than one resource answers with, named once as components of the

@@ -5,10 +5,10 @@ import { pageSchema } from "../contract/page";
 import { ENTITY_KINDS, entitySchema, getEntity, isEntityKind, listEntities, type EntityKind, type EntitySnapshot } from "../entities";
 import { MAX_SNAPSHOT_BYTES, preparedRow, snapshotTooLarge, upsertPreparedChunks, type PreparedRow } from "../entities/store";
 import { AppError, validationError, zodIssues, type Issue } from "../errors";
-import { commonErrors, errorResponse, isJsonMediaType, jsonContent, parsedBody, router, type AppEnv } from "../lib/api";
+import { commonErrors, errorResponse, isJsonMediaType, jsonContent, parsedBody, router, type AppEnv } from "./api";
 import { jsonDepth, MAX_JSON_DEPTH } from "../lib/json";
 import { newId } from "../lib/ids";
-import { readPage } from "../lib/paging";
+import { readPage } from "./paging";
 import { log } from "../log";
 
 export const entitiesApp = router();
@@ -138,7 +138,7 @@ entitiesApp.openapi(
     path: "/{entity}",
     operationId: "listEntities",
     summary: "List entities in id order",
-    description: "`tag` keeps entities carrying the tag; `q` searches the id and the name (or sku, email) case-insensitively. Deleted entities are left out.",
+    description: "`tag` keeps entities carrying the tag; `q` searches the id and the name (or sku, email, an order's customer_id) case-insensitively. Deleted entities are left out.",
     request: { params: EntityParam, query: EntityListQuerySchema },
     responses: { 200: jsonContent(pageSchema(Snapshot), "A page of snapshots"), ...commonErrors, ...unknownKind },
   }),

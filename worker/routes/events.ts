@@ -6,9 +6,9 @@ import { AppError, validationError } from "../errors";
 import { acceptEvents } from "../intake/accept";
 import { readDeadBody } from "../intake/dead-letters";
 import { EntityEventSchema, parseEvents } from "../intake/envelope";
-import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
+import { commonErrors, errorResponse, jsonContent, router } from "./api";
 import { MAX_JSON_DEPTH, parseJson } from "../lib/json";
-import { readPage } from "../lib/paging";
+import { readPage } from "./paging";
 import { verifyStandardWebhook } from "../lib/signature";
 import { log } from "../log";
 

@@ -3,7 +3,7 @@ import { config } from "../config";
 import { CredentialsSchema, HealthSchema, MetricsSchema } from "../contract/meta";
 import { snapshotCounters } from "../lib/metrics";
 import { INBOX_SHARDS, inboxStub } from "../intake/shards";
-import { jsonContent, router, commonErrors } from "../lib/api";
+import { jsonContent, router, commonErrors } from "./api";
 
 export const metaApp = router();
 

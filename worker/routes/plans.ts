@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
-import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
-import { readPage } from "../lib/paging";
+import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "./api";
+import { readPage } from "./paging";
 import { log } from "../log";
 import { pageSchema } from "../contract/page";
 import { PlanDetailSchema, PlanListQuerySchema, PlanSchema, PlanStatusChangeSchema, type PlanStatus } from "../contract/plan";

@@ -5,8 +5,8 @@ import { RunListItemSchema, RunListQuerySchema, RunSchema, StepMessageQuerySchem
 import { listRuns } from "../db/run-index";
 import { escapeHtml } from "../definition/interpolate";
 import { AppError } from "../errors";
-import { commonErrors, errorResponse, jsonContent, router } from "../lib/api";
-import { readPage } from "../lib/paging";
+import { commonErrors, errorResponse, jsonContent, router } from "./api";
+import { readPage } from "./paging";
 import { log } from "../log";
 import { emptySummary } from "../nodes";
 import { WorkflowDefinition } from "./components";

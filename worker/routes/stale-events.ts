@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { StaleEventSchema, type StaleEvent } from "../contract/event";
 import { PageQuerySchema, pageSchema } from "../contract/page";
-import { commonErrors, jsonContent, router } from "../lib/api";
+import { commonErrors, jsonContent, router } from "./api";
 import { parseJson } from "../lib/json";
-import { readPage } from "../lib/paging";
+import { readPage } from "./paging";
 
 /**
  * Events that arrived after a newer one for the same entity (by occurred_at, then event id): the

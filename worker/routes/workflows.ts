@@ -5,6 +5,7 @@ import { PageQuerySchema, pageSchema } from "../contract/page";
 import {
   TestEventSchema,
   TestRunStartedSchema,
+  SavedWorkflowSchema,
   ValidateAnswerSchema,
   VersionDefinitionSchema,
   WorkflowListItemSchema,
@@ -20,14 +21,16 @@ import { allowedTransitions, canTransition } from "../definition/workflow-status
 import { credentialReferences } from "../nodes";
 import { ConcurrentSaveError, createWorkflow, getVersion, getWorkflow, listVersions, listWorkflows, saveVersion, setStatus } from "../workflows/store";
 import { AppError, validationError, type Issue } from "../errors";
-import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "../lib/api";
-import { readPage } from "../lib/paging";
+import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "./api";
+import { readPage } from "./paging";
 import { log } from "../log";
 import { definitionBody, WorkflowDefinition } from "./components";
 import { EntityKindSchema, getEntity } from "../entities";
+import { readRelated } from "../entities/related-read";
 import { EventKindSchema } from "../definition/common";
 
 const Workflow = WorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("Workflow");
+const SavedWorkflow = SavedWorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("SavedWorkflow");
 const WorkflowListItem = WorkflowListItemSchema.openapi("WorkflowListItem");
 const WorkflowVersion = WorkflowVersionSchema.extend({ definition: WorkflowDefinition }).openapi("WorkflowVersion");
 
@@ -47,10 +50,11 @@ export function activationIssues(env: Env, def: Definition): Issue[] {
     .map((ref) => ({ path: ref.path, message: `No credential named ${ref.name}: add the secret CREDENTIAL_${ref.name}` }));
 }
 
-function parseDefinition(body: unknown): Definition {
+/** The definition, and the warnings about it (SPEC §11); invalid: a 400 with its issues. */
+function parseDefinition(body: unknown): { def: Definition; warnings: Issue[] } {
   const result = validateDefinition(body);
   if (!result.ok) throw validationError(result.issues, "The workflow definition is not valid");
-  return result.definition;
+  return { def: result.definition, warnings: result.warnings };
 }
 
 /** A change the store refused because another request changed the workflow since it was read: a 409. */
@@ -78,13 +82,13 @@ workflowsApp.openapi(
     operationId: "createWorkflow",
     summary: "Create a workflow (as a draft, version 1)",
     request: definitionBody,
-    responses: { 201: jsonContent(Workflow, "The new workflow"), ...commonErrors, 413: errorResponse("Over 256 KiB") },
+    responses: { 201: jsonContent(SavedWorkflow, "The new workflow, with warnings about its definition"), ...commonErrors, 413: errorResponse("Over 256 KiB") },
   }),
   async (c) => {
-    const def = parseDefinition(c.req.valid("json"));
+    const { def, warnings } = parseDefinition(c.req.valid("json"));
     const wf = await createWorkflow(db(c.env.DB), def, new Date());
     log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "created" });
-    return c.json(wf, 201);
+    return c.json({ ...wf, warnings }, 201);
   },
 );
 
@@ -122,14 +126,14 @@ workflowsApp.openapi(
     summary: "Check a definition without saving it",
     request: definitionBody,
     responses: {
-      200: jsonContent(ValidateAnswerSchema.openapi("Validation"), "`issues` block saving; `activation_issues` block activation"),
+      200: jsonContent(ValidateAnswerSchema.openapi("Validation"), "`issues` block saving; `activation_issues` block activation; `warnings` block nothing"),
       ...commonErrors,
     },
   }),
   async (c) => {
     const result = validateDefinition(c.req.valid("json"));
-    if (!result.ok) return c.json({ valid: false, issues: result.issues, activation_issues: [] }, 200);
-    return c.json({ valid: true, issues: [], activation_issues: activationIssues(c.env, result.definition) }, 200);
+    if (!result.ok) return c.json({ valid: false, issues: result.issues, activation_issues: [], warnings: result.warnings }, 200);
+    return c.json({ valid: true, issues: [], activation_issues: activationIssues(c.env, result.definition), warnings: result.warnings }, 200);
   },
 );
 
@@ -154,7 +158,7 @@ workflowsApp.openapi(
     description: "Runs already started keep the version they started with. An active workflow only accepts a definition it can run.",
     request: { params: IdParam, ...definitionBody },
     responses: {
-      200: jsonContent(Workflow, "The workflow at its new version"),
+      200: jsonContent(SavedWorkflow, "The workflow at its new version, with warnings about its definition"),
       ...commonErrors,
       ...notFound,
       409: errorResponse("The workflow is archived, or it changed meanwhile (another save or status change)"),
@@ -163,7 +167,7 @@ workflowsApp.openapi(
   }),
   async (c) => {
     const current = await load(c.env, c.req.valid("param").id);
-    const def = parseDefinition(c.req.valid("json"));
+    const { def, warnings } = parseDefinition(c.req.valid("json"));
     if (current.status === "archived") throw new AppError("conflict", "An archived workflow cannot be changed");
     if (current.status === "active") {
       const issues = activationIssues(c.env, def);
@@ -173,7 +177,7 @@ workflowsApp.openapi(
     }
     const wf = await unlessChanged(saveVersion(db(c.env.DB), current, def, new Date()));
     log("workflow", { workflow_id: wf.id, status: wf.status, version: wf.version, change: "saved" });
-    return c.json(wf, 200);
+    return c.json({ ...wf, warnings }, 200);
   },
 );
 
@@ -262,7 +266,7 @@ workflowsApp.openapi(
     operationId: "startTestRun",
     summary: "Start a test run of the current version, whatever the workflow's status",
     description:
-      "The body is an event; without `data` the entity is read from the mirror by entity_id. The trigger filter is not applied: the run starts at the first node. Nothing is written to the mirror.",
+      "The body is an event; without `data` the entity is read from the mirror by entity_id. Its related entities (`trigger.related`) are read from the mirror. The trigger filter is not applied: the run starts at the first node. Nothing is written to the mirror.",
     request: { params: IdParam, ...jsonBody(TestEventSchema.openapi("TestEvent")) },
     responses: {
       202: jsonContent(TestRunStartedSchema, "The test run started; follow it at /api/runs/{id}"),
@@ -287,6 +291,9 @@ workflowsApp.openapi(
       previous = body.previous === undefined && row.previous ? row.previous : previous;
     }
     const eventId = body.id ?? `test_${crypto.randomUUID()}`;
+    const snapshot = { ...data, id: entityId };
+    // Read once, now, as for an event's run (SPEC §11): the run keeps them in its trigger.
+    const [related] = await readRelated(c.env.DB, [{ entity, data: snapshot }]);
     const stub = c.env.RUNS.get(c.env.RUNS.idFromName(`test:${crypto.randomUUID()}`));
     const started = await stub.start({
       workflow_id: wf.id,
@@ -298,8 +305,9 @@ workflowsApp.openapi(
         entity,
         entity_id: entityId,
         occurred_at: body.occurred_at ? new Date(body.occurred_at).toISOString() : new Date().toISOString(),
-        data: { ...data, id: entityId },
+        data: snapshot,
         previous,
+        related,
       },
     });
     log("test_run", { workflow_id: wf.id, run_id: started.id, version: wf.version });

@@ -2,7 +2,9 @@ import { EmailMessage } from "cloudflare:email";
 import { config } from "../config";
 import type { NodeDeps } from "../engine/step";
 import { secretForms } from "../lib/redact";
+import { mirrorPort } from "../entities/mirror-port";
 import { planningPort } from "../planning";
+import { discountsPort } from "../discounts";
 
 /** What a step is executed with: the deps its action may touch, and the secrets to keep out of its record. */
 export interface StepDeps {
@@ -28,8 +30,12 @@ export function stepDeps(env: Env): StepDeps {
           await env.EMAIL.send(new EmailMessage(from, to, raw));
         },
         planning: planningPort(env.DB),
+        // Codes are derived with a key from EVENTS_SECRET, which every deployment has (discounts/code.ts).
+        discounts: discountsPort(env.DB, cfg.EVENTS_SECRET),
+        mirror: mirrorPort(env.DB),
       },
-      secretForms: secretForms(cfg.credentials.values()),
+      // The VAPID private key too: nothing a push service echoes may carry it into a record.
+      secretForms: secretForms([...cfg.credentials.values(), ...(cfg.VAPID.ok ? [cfg.VAPID.keys.privateKey] : [])]),
     };
     cache.set(env, built);
   }

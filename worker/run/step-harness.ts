@@ -12,7 +12,7 @@ import { redact } from "../lib/redact";
 export type Execute = Extract<Effect, { type: "execute" }>;
 
 export interface StepCall {
-  run: Pick<RunState, "id" | "workflow_id" | "trigger">;
+  run: Pick<RunState, "id" | "workflow_id" | "trigger" | "test">;
   exec: Execute;
   module: ActionModule;
   deps: NodeDeps;
@@ -31,6 +31,7 @@ export async function executeStep({ run, exec, module, deps, secretForms, now, c
     attempt: exec.attempt,
     // Stable across every attempt of the step, so that a receiver can drop a repeated effect.
     idempotencyKey: `${run.id}:${exec.node_id}`,
+    test: run.test,
     now,
     signal: controller.signal,
     trigger: run.trigger,

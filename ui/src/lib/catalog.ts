@@ -7,6 +7,7 @@
  */
 import type {
   ConditionOp,
+  EntityFieldName,
   EntityKind,
   EventKind,
   NodeConfigInput,
@@ -14,6 +15,7 @@ import type {
   NodeType,
   PlanKind,
   PlanStatus,
+  RelatedKind,
   RunStatus,
   TriggerEntity,
   TriggerInput,
@@ -30,7 +32,7 @@ const every =
 export type ConfigOf<T extends NodeType> = NodeConfigInput<T>;
 export type { NodeInput, NodeType, TriggerInput };
 
-export const TRIGGER_ENTITIES = every<TriggerEntity>()(["inventory_item", "product", "product_variant", "brand", "customer", "subscription"]);
+export const TRIGGER_ENTITIES = every<TriggerEntity>()(["inventory_item", "product", "product_variant", "brand", "customer", "subscription", "order"]);
 export const EVENT_KINDS = every<EventKind>()(["created", "updated", "deleted"]);
 export const PLAN_KINDS = every<PlanKind>()(["restock", "rebalance", "markdown", "supplier_return", "supplier_exchange"]);
 export const CONDITION_OPS = every<ConditionOp>()(["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains", "exists", "not_exists"]);
@@ -55,15 +57,28 @@ export const OP_LABELS: Record<ConditionOp, string> = {
 export const UNARY_OPS: readonly ConditionOp[] = ["exists", "not_exists"];
 export const LIST_OPS: readonly ConditionOp[] = ["in", "not_in"];
 
-export const ENTITY_FIELDS: Record<EntityKind, readonly string[]> = {
-  shop: ["name", "kind", "region"],
-  brand: ["name"],
-  product: ["brand_id", "name", "category", "supplier_id", "price", "cost"],
-  product_variant: ["product_id", "size", "sku", "price", "cost"],
-  inventory_item: ["variant_id", "shop_id", "on_hand", "on_order", "target"],
-  recommendation: ["inventory_item_id", "score", "quantity", "discount_percent"],
-  customer: ["email", "name"],
-  subscription: ["customer_id", "variant_id", "status", "channel"],
+/** Each kind's fields besides id and tags (SPEC §5, §12): exactly the worker's, checked by the compiler. */
+export const ENTITY_FIELDS: { readonly [K in EntityKind]: readonly EntityFieldName<K>[] } = {
+  shop: every<EntityFieldName<"shop">>()(["name", "kind", "region"]),
+  brand: every<EntityFieldName<"brand">>()(["name"]),
+  product: every<EntityFieldName<"product">>()(["brand_id", "name", "category", "supplier_id", "price", "cost"]),
+  product_variant: every<EntityFieldName<"product_variant">>()(["product_id", "size", "sku", "price", "cost"]),
+  inventory_item: every<EntityFieldName<"inventory_item">>()(["variant_id", "shop_id", "on_hand", "on_order", "target"]),
+  recommendation: every<EntityFieldName<"recommendation">>()(["inventory_item_id", "score", "quantity", "discount_percent"]),
+  customer: every<EntityFieldName<"customer">>()(["email", "name", "phone", "accepts_marketing", "push_subscriptions"]),
+  subscription: every<EntityFieldName<"subscription">>()(["customer_id", "variant_id", "shop_id", "status", "channel", "created_at", "notified_at"]),
+  order: every<EntityFieldName<"order">>()(["customer_id", "lines", "total", "created_at"]),
+};
+
+/** What `trigger.related` holds for a trigger on each entity (SPEC §11), in the worker's order. */
+export const RELATED_KINDS: { readonly [K in TriggerEntity]: readonly RelatedKind<K>[] } = {
+  inventory_item: every<RelatedKind<"inventory_item">>()(["product_variant", "product", "brand", "shop"]),
+  product_variant: every<RelatedKind<"product_variant">>()(["product", "brand"]),
+  product: every<RelatedKind<"product">>()(["brand"]),
+  brand: [],
+  customer: [],
+  subscription: every<RelatedKind<"subscription">>()(["customer", "product_variant", "product", "brand", "shop"]),
+  order: every<RelatedKind<"order">>()(["customer"]),
 };
 
 export const humanize = (s: string) => s.replaceAll("_", " ");

@@ -4,12 +4,18 @@
  * compiler name a node type of the worker that has no module (or a module under the wrong key).
  */
 import type { NodeInput, NodeType } from "../lib/catalog";
+import { addCustomerTags } from "./add-customer-tags";
 import { addItemsToPlan } from "./add-items-to-plan";
 import { callWebhook } from "./call-webhook";
 import { condition } from "./condition";
+import { createDiscountCode } from "./create-discount-code";
 import { createOrGetPlan } from "./create-or-get-plan";
+import { removeCustomerTags } from "./remove-customer-tags";
 import { sendEmail } from "./send-email";
+import { sendPush } from "./send-push";
+import { sendInternalEmail } from "./send-internal-email";
 import type { NodeUi, SummaryCounter } from "./types";
+import { updateSubscriptionStatus } from "./update-subscription-status";
 import { wait } from "./wait";
 
 export type { NodeFormProps, NodeRunDetailProps, NodeUi, SummaryCounter } from "./types";
@@ -20,6 +26,12 @@ export const NODE_UI = {
   add_items_to_plan: addItemsToPlan,
   call_webhook: callWebhook,
   send_email: sendEmail,
+  send_push: sendPush,
+  send_internal_email: sendInternalEmail,
+  create_discount_code: createDiscountCode,
+  update_subscription_status: updateSubscriptionStatus,
+  add_customer_tags: addCustomerTags,
+  remove_customer_tags: removeCustomerTags,
   condition,
   wait,
 } satisfies { [T in NodeType]: NodeUi<T> };

@@ -16,6 +16,15 @@ function EmailForm({ b }: NodeFormProps) {
         <TextField b={b} path={["config", "from"]} label="From (optional)" optional placeholder="Default sender" />
         <TextField b={b} path={["config", "reply_to"]} label="Reply to (optional)" optional />
       </div>
+      <MessageFields b={b} />
+    </>
+  );
+}
+
+/** Subject, format and body: the message fields every email node has. */
+export function MessageFields({ b }: Pick<NodeFormProps, "b">) {
+  return (
+    <>
       <TextField b={b} path={["config", "subject"]} label="Subject" vars />
       <SelectField
         b={b}
@@ -67,7 +76,8 @@ const SentEmail = createModel((runId: string, nodeId: string) => {
   };
 });
 
-function SentEmailView({ run, step }: NodeRunDetailProps) {
+/** The run view of an email step: the sent message, rendered or raw. */
+export function SentEmailView({ run, step }: NodeRunDetailProps) {
   const m = useModel(() => new SentEmail(run.id, step.node_id));
   if (step.status !== "succeeded") return null;
   const html = m.data.html.value;

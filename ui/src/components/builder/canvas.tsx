@@ -61,11 +61,12 @@ function Gap({ m, at, index }: { m: Builder; at: ChainRef; index: number }) {
 function StepCard({ m, step, status }: { m: Builder; step: FlowStep; status: StepStatus | undefined }) {
   const selected = m.view.selected.value === step.key;
   const issues = m.data.issues.value.filter((i) => i.key === step.key).length;
+  const warned = issues ? 0 : m.data.warnings.value.filter((i) => i.key === step.key).length;
   const moves = moveOptions(m.data.draft.value.flow, step.key);
   const title = step.node.name || step.node.id;
   const ui = nodeUi(step.node.type);
   return (
-    <div class={`card step-card ${selected ? "selected" : ""} ${issues ? "has-issue" : ""}`} style={{ "--type": ui.colour }} data-node-id={step.node.id}>
+    <div class={`card step-card ${selected ? "selected" : ""} ${issues ? "has-issue" : warned ? "has-warning" : ""}`} style={{ "--type": ui.colour }} data-node-id={step.node.id}>
       <button
         type="button"
         class="card-main"
@@ -84,6 +85,7 @@ function StepCard({ m, step, status }: { m: Builder; step: FlowStep; status: Ste
         </span>
         <span class="card-summary">{cardSummary(step.node)}</span>
         {issues > 0 && <span class="card-issues">{count(issues, "problem")}</span>}
+        {warned > 0 && <span class="card-issues card-warnings">{count(warned, "warning")}</span>}
       </button>
       {status && (
         <span class="card-status">
@@ -112,13 +114,14 @@ export function BuilderCanvas({ m }: { m: Builder }) {
   const run = m.test.data.run.value;
   const statuses = new Map(run ? run.steps.map((s) => [s.node_id, s.status]) : []);
   const triggerIssues = m.data.issues.value.filter((i) => i.key === "root" && i.rest.startsWith("trigger")).length;
+  const triggerWarned = triggerIssues ? 0 : m.data.warnings.value.filter((i) => i.key === "root" && i.rest.startsWith("trigger")).length;
   const selected = m.view.selected.value === "trigger";
   return (
     <div class="canvas" aria-label="Workflow steps">
       <FlowView
         flow={draft.flow}
         head={
-          <div class={`card trigger-card ${selected ? "selected" : ""} ${triggerIssues ? "has-issue" : ""}`}>
+          <div class={`card trigger-card ${selected ? "selected" : ""} ${triggerIssues ? "has-issue" : triggerWarned ? "has-warning" : ""}`}>
             <button
               type="button"
               class="card-main"
@@ -133,6 +136,7 @@ export function BuilderCanvas({ m }: { m: Builder }) {
               <span class="card-title">{draft.trigger.entity.replaceAll("_", " ")}</span>
               <span class="card-summary">{triggerSummary(draft.trigger)}</span>
               {triggerIssues > 0 && <span class="card-issues">{count(triggerIssues, "problem")}</span>}
+              {triggerWarned > 0 && <span class="card-issues card-warnings">{count(triggerWarned, "warning")}</span>}
             </button>
           </div>
         }

@@ -12,10 +12,14 @@ function fieldWords(i: PlacedIssue): string {
   return parts.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : p.replaceAll("_", " "))).join(" › ");
 }
 
-/** Every issue, each with a button that opens its step and focuses the nearest field. */
+/**
+ * Every issue, each with a button that opens its step and focuses the nearest field; then the
+ * warnings (fields an entity may not have), calmer: they block nothing.
+ */
 export function IssueSummary({ m }: { m: Builder }) {
   const issues = m.data.issues.value;
-  if (issues.length === 0) return null;
+  const warnings = m.data.warnings.value;
+  if (issues.length === 0 && warnings.length === 0) return null;
   const steps = allSteps(m.data.draft.value.flow);
   const where = (i: PlacedIssue) => {
     if (i.key === ROOT_KEY) return i.rest.startsWith("trigger") ? "Trigger" : "Workflow";
@@ -40,24 +44,35 @@ export function IssueSummary({ m }: { m: Builder }) {
       document.getElementById(i.key === ROOT_KEY ? "card-trigger" : `step-${i.key}`)?.focus();
     }, 50);
   };
+  const item = (i: PlacedIssue, n: number) => (
+    <li key={n}>
+      <button type="button" class="link-btn" onClick={() => show(i)}>
+        {where(i)}
+        {fieldWords(i) && ` › ${fieldWords(i)}`}
+      </button>
+      : {i.message}
+      {i.activation && <span class="tag">blocks activation</span>}
+    </li>
+  );
   return (
-    <section class="issue-summary" aria-labelledby="issue-summary-title">
-      <h2 id="issue-summary-title">
-        {issues.length} {issues.length === 1 ? "problem" : "problems"} to fix
-      </h2>
-      <ul>
-        {issues.map((i, n) => (
-          <li key={n}>
-            <button type="button" class="link-btn" onClick={() => show(i)}>
-              {where(i)}
-              {fieldWords(i) && ` › ${fieldWords(i)}`}
-            </button>
-            : {i.message}
-            {i.activation && <span class="tag">blocks activation</span>}
-          </li>
-        ))}
-      </ul>
-    </section>
+    <>
+      {issues.length > 0 && (
+        <section class="issue-summary" aria-labelledby="issue-summary-title">
+          <h2 id="issue-summary-title">
+            {issues.length} {issues.length === 1 ? "problem" : "problems"} to fix
+          </h2>
+          <ul>{issues.map(item)}</ul>
+        </section>
+      )}
+      {warnings.length > 0 && (
+        <section class="issue-summary warning-summary" aria-labelledby="warning-summary-title">
+          <h2 id="warning-summary-title">
+            {warnings.length} {warnings.length === 1 ? "warning" : "warnings"} to look at
+          </h2>
+          <ul>{warnings.map(item)}</ul>
+        </section>
+      )}
+    </>
   );
 }
 

@@ -100,6 +100,7 @@ export function KeyValueField(props: { b: Binder; path: readonly PathKey[]; labe
         + Add {(props.keyLabel ?? "row").toLowerCase()}
       </button>
       <IssueList issues={issues} />
+      <IssueList issues={b.warnings(path)} warning />
     </fieldset>
   );
 }

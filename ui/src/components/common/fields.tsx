@@ -16,6 +16,8 @@ export interface Binder {
   set(path: readonly PathKey[], value: unknown): void;
   /** Issues at the path; with `exact`, not those of fields below it. */
   issues(path: readonly PathKey[], exact?: boolean): string[];
+  /** Warnings at the path (they block nothing), the same way. */
+  warnings(path: readonly PathKey[], exact?: boolean): string[];
   vars: VarGroup[];
   localError(id: string, message: string | null): void;
 }
@@ -37,7 +39,8 @@ interface ShellProps {
 export function FieldShell({ b, path, label, hint, local, children, extra, class: cls }: ShellProps) {
   const id = fieldId(b, path);
   const issues = [...b.issues(path), ...(local ? [local] : [])];
-  const described = [hint ? `${id}-hint` : "", issues.length ? `${id}-issues` : ""].filter(Boolean).join(" ") || undefined;
+  const warnings = b.warnings(path);
+  const described = [hint ? `${id}-hint` : "", issues.length ? `${id}-issues` : "", warnings.length ? `${id}-warnings` : ""].filter(Boolean).join(" ") || undefined;
   return (
     <div class={`field ${issues.length ? "has-issue" : ""} ${cls ?? ""}`}>
       <label for={id}>{label}</label>
@@ -51,20 +54,29 @@ export function FieldShell({ b, path, label, hint, local, children, extra, class
         </p>
       )}
       <IssueList issues={issues} id={`${id}-issues`} />
+      <IssueList issues={warnings} id={`${id}-warnings`} warning />
     </div>
   );
 }
 
 /** Issues that belong to a group of fields (e.g. a strategy object), shown above them. */
 export function GroupIssues({ b, path }: { b: Binder; path: readonly PathKey[] }) {
-  return <IssueList issues={b.issues(path, true)} id={`${fieldId(b, path)}-group`} focusable />;
+  return (
+    <>
+      <IssueList issues={b.issues(path, true)} id={`${fieldId(b, path)}-group`} focusable />
+      <IssueList issues={b.warnings(path, true)} warning />
+    </>
+  );
 }
 
-/** Problems with a field or group, in words; nothing when there are none. */
-export function IssueList({ issues, id, focusable }: { issues: readonly string[]; id?: string; focusable?: boolean }) {
+/**
+ * Problems with a field or group, in words; nothing when there are none. Warnings (`warning`)
+ * are things to look at that block nothing, shown calmer than problems.
+ */
+export function IssueList({ issues, id, focusable, warning }: { issues: readonly string[]; id?: string; focusable?: boolean; warning?: boolean }) {
   if (issues.length === 0) return null;
   return (
-    <ul class="issues" id={id} tabIndex={focusable ? -1 : undefined}>
+    <ul class={warning ? "issues warnings" : "issues"} id={id} tabIndex={focusable ? -1 : undefined}>
       {issues.map((m, i) => (
         <li key={i}>{m}</li>
       ))}
@@ -206,6 +218,7 @@ export function CheckboxField(props: { b: Binder; path: readonly PathKey[]; labe
         </p>
       )}
       <IssueList issues={issues} />
+      <IssueList issues={b.warnings(path)} warning />
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { ErrorBodySchema } from "../contract/error";
 import { AppError, validationError, zodIssues } from "../errors";
-import { parseJson } from "./json";
+import { parseJson } from "../lib/json";
 
 /** `json` holds the request's JSON body once `jsonBodies` has parsed it (wrapped: `null` is a body too). */
 export type AppEnv = { Bindings: Env; Variables: { json?: { value: unknown } } };
