@@ -20,6 +20,9 @@ export default defineConfig({
           WEBHOOK_ALLOWED_HOSTS: "127.0.0.1,localhost",
           EMAIL_FROM: "workflows@example.com",
           INTERNAL_EMAILS: "team@example.com",
+          // Tracked links point here; tests open them through SELF, whatever the origin.
+          PUBLIC_URL: "https://workflows.test",
+          ATTRIBUTION_DAYS: "7",
           CREDENTIAL_DEMO_ERP: "demo-token",
           CREDENTIAL_BASIC_ERP: "erp-user:erp-password",
           CREDENTIAL_HOOK_SECRET: "whsec_aG9vay1zaWduaW5nLXNlY3JldC0wMDAwMDAwMDA=",

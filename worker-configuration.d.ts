@@ -15,11 +15,12 @@ interface __BaseEnv_Env {
 	CREDENTIAL_DEMO_ERP: string;
 	RUNS: DurableObjectNamespace<import("./worker/index").RunObject>;
 	INBOX: DurableObjectNamespace<import("./worker/index").InboxObject>;
+	RESTOCKS: DurableObjectNamespace<import("./worker/index").RestockObject>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker/index");
-		durableNamespaces: "RunObject" | "InboxObject";
+		durableNamespaces: "RunObject" | "InboxObject" | "RestockObject";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

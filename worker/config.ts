@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { VapidSetting } from "./engine/step";
 import { vapidKeysProblem } from "./lib/web-push";
+import { DEFAULT_ATTRIBUTION_DAYS } from "./engagement/conversion";
 
 const list = (v: string | undefined) =>
   (v ?? "")
@@ -22,6 +23,26 @@ const SettingsSchema = z.object({
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
   VAPID_SUBJECT: z.string().optional(),
+  /**
+   * The Worker's public origin, for the tracked links of `track_links` (`<PUBLIC_URL>/l/<token>`):
+   * steps run without a request, so the origin cannot be read from one. Not an http(s) URL: null,
+   * and a step that tracks links fails with the reason (the Worker itself keeps working).
+   */
+  PUBLIC_URL: z
+    .string()
+    .default("http://localhost:8787")
+    .transform((v) => {
+      const url = URL.parse(v.trim());
+      return url && /^https?:$/.test(url.protocol) ? `${url.origin}${url.pathname}`.replace(/\/+$/, "") : null;
+    }),
+  /** Days after its notification within which an order converts a subscription (SPEC §12); not a whole number 0–365: the default. */
+  ATTRIBUTION_DAYS: z
+    .string()
+    .optional()
+    .transform((v) => {
+      const n = Number(v?.trim() || NaN);
+      return Number.isInteger(n) && n >= 0 && n <= 365 ? n : DEFAULT_ATTRIBUTION_DAYS;
+    }),
 });
 
 /**

@@ -12,13 +12,17 @@ import { eventsApp } from "./routes/events";
 import { staleEventsApp } from "./routes/stale-events";
 import { plansApp } from "./routes/plans";
 import { pushApp } from "./routes/push";
+import { restocksApp } from "./routes/restocks";
 import { runsApp } from "./routes/runs";
 import { workflowsApp } from "./routes/workflows";
+import { linksApp, runClicksApp } from "./routes/links";
+import { backInStockApp } from "./routes/back-in-stock";
 import { consumeEvents } from "./intake/consumer";
 import { consumeDeadLetters, DEAD_EVENTS_QUEUE } from "./intake/dead-letters";
 
 export { RunObject } from "./run/run-object";
 export { InboxObject } from "./intake/inbox-object";
+export { RestockObject } from "./restock/restock-object";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -76,10 +80,15 @@ app.route("/api/workflows", workflowsApp);
 app.route("/api/entities", entitiesApp);
 app.route("/api/plans", plansApp);
 app.route("/api/push", pushApp);
+app.route("/api/restocks", restocksApp);
 app.route("/api/discount-codes", discountCodesApp);
 app.route("/api/events/stale", staleEventsApp);
 app.route("/api/events", eventsApp);
 app.route("/api/runs", runsApp);
+app.route("/api/runs", runClicksApp);
+app.route("/api/back-in-stock", backInStockApp);
+// Tracked links (SPEC §12): public, outside /api (no auth, no JSON error bodies).
+app.route("/l", linksApp);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 const openApiConfig = {

@@ -1,4 +1,4 @@
-// The demo retailer: a deterministic data set (same seed, same rows, every time) and the three
+// The demo retailer: a deterministic data set (same seed, same rows, every time) and the six
 // example workflows. Pure: no I/O, so tests can check it and scripts can load it.
 
 /** Mulberry32: a small seeded generator; Math.random would make every load different. */
@@ -68,15 +68,53 @@ const BRANDS = [
 
 const MODELS = ["Aurora", "Basalt", "Cirrus", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kite", "Lumen", "Meridian", "Nimbus", "Orbit", "Pioneer", "Quartz", "Ridge", "Summit", "Tundra"];
 const COLOURS = ["black", "white", "navy", "olive", "sand", "rust", "grey", "forest"];
-const FIRST = ["Ava", "Ben", "Clara", "David", "Elif", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca"];
-const LAST = ["Schmidt", "Jansen", "Rossi", "Nielsen", "Dubois", "Novak", "Berg", "Keller", "Moreau", "Larsen", "Weber", "Costa"];
+
+// Customers' names, with the letters a European retailer's customers have (and a few beyond).
+const FIRST_NAMES = [
+  "Ava", "Ben", "Clara", "David", "Elif", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca", "Zoë", "Jürgen", "Søren",
+  "Chloé", "Björn", "Łukasz", "Małgorzata", "José", "Ayşe", "Dóra", "Renée", "François", "Mårten", "Ângela", "Tomáš", "Niamh",
+  "Jiří", "Ελένη", "Ольга", "美咲", "Noor", "Ruairí", "Siobhán", "Çağla",
+];
+const LAST_NAMES = [
+  "Schmidt", "Jansen", "Rossi", "Nielsen", "Dubois", "Novak", "Berg", "Keller", "Moreau", "Larsen", "Weber", "Costa", "Müller",
+  "Øster", "Lefèvre", "Wójcik", "Åkesson", "García", "Yılmaz", "Dvořák", "Ó Briain", "Šimić", "Παπαδοπούλου", "Смирнова",
+  "佐藤", "van der Berg", "Fernández", "Kovačević", "Þórsdóttir", "Große",
+];
+/** A well-formed Web Push key pair of a browser (RFC 8291's example): local pushes fail at the fake endpoint, as they should. */
+const DEMO_PUSH_KEYS = {
+  p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+  auth: "BTBZMqHH6r4Tts7J_aSIgg",
+};
+/** Every 36th size is sold out in every shop (about 50 of the 1,790). */
+const SOLD_OUT_EVERY = 36;
+/** Customers wait for the first sold-out size in any shop: `npm run demo:event -- back-in-stock` restocks it. */
+export const FEATURED_WAITLIST = 40;
+const DAY = 86_400_000;
+/** Sign-ups, notifications and orders happen in the weeks before 22 November 2026 (fixed: the data set stays deterministic). */
+const EPOCH = Date.UTC(2026, 8, 20);
 
 const pad = (n, width) => String(n).padStart(width, "0");
+/** An address from a name: ASCII letters of it where there are some, else the customer number. */
+function emailOf(name, n) {
+  const ascii = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[łŁ]/g, "l")
+    .replace(/[øØ]/g, "o")
+    .replace(/[þÞ]/g, "th")
+    .replace(/ß/g, "ss")
+    .toLowerCase()
+    .replace(/[^a-z ]/g, "")
+    .trim()
+    .replace(/\s+/g, ".");
+  return `${/^[a-z]+\.[a-z.]+$/.test(ascii) ? ascii : "customer"}.${pad(n, 4)}@example.com`;
+}
 const round2 = (x) => Math.round(x * 100) / 100;
 
 /**
  * The retailer: 24 shops (18 stores, 4 warehouses, 2 online), 5 brands, 300 products, 1,790 sizes,
- * 30,430 inventory items each with a recommendation, 12 customers and 20 subscriptions.
+ * 30,430 inventory items each with a recommendation; 320 customers, 583 back-in-stock subscriptions
+ * (463 of them waiting for the 50 sizes sold out in every shop) and 251 orders.
  * `scale` (0 < scale ≤ 1) keeps that share of each brand's products, for quick tests.
  */
 export function demoData({ scale = 1 } = {}) {
@@ -94,6 +132,8 @@ export function demoData({ scale = 1 } = {}) {
   const variants = [];
   const items = [];
   const recommendations = [];
+  /** The sizes sold out in every shop, with their product and the stores that carry them. */
+  const soldOutSizes = [];
   let productNo = 0;
   for (const [slug, , lines] of BRANDS) {
     for (const [category, count, sizeSystem, basePrice] of lines) {
@@ -132,6 +172,9 @@ export function demoData({ scale = 1 } = {}) {
             tags: [category],
           };
           variants.push(variant);
+          // Every 36th size is sold out everywhere (on_hand 0 in every shop): customers wait for it.
+          const soldOut = variants.length % SOLD_OUT_EVERY === 7 % SOLD_OUT_EVERY;
+          if (soldOut) soldOutSizes.push({ variant, product, stores: inStores.map((s) => s.id) });
           for (const shop of [...alwaysStocked, ...inStores]) {
             const target =
               shop.kind === "store"
@@ -139,12 +182,14 @@ export function demoData({ scale = 1 } = {}) {
                 : shop.kind === "warehouse"
                   ? Math.round(60 * popularity) + r.int(0, 20)
                   : Math.round(25 * popularity) + r.int(0, 8);
-            const onHand =
+            const stocked =
               shop.kind === "store"
                 ? r.chance(0.15)
                   ? 0
                   : r.int(0, target + 4)
                 : Math.round(target * (0.4 + r.next() * 1.4));
+            // Drawn anyway, so that the rest of the data set is the same with or without sold-out sizes.
+            const onHand = soldOut ? 0 : stocked;
             const onOrder = r.chance(0.2) ? r.int(1, Math.max(1, Math.round(target / 2))) : 0;
             const item = {
               id: `inv_${pad(productNo, 3)}_${size.replace(/\s+/g, "").toLowerCase()}_${shop.id}`,
@@ -172,28 +217,239 @@ export function demoData({ scale = 1 } = {}) {
     }
   }
 
-  const customers = FIRST.map((first, i) => ({
-    id: `cust_${pad(i + 1, 2)}`,
-    email: `${first.toLowerCase()}.${LAST[i].toLowerCase()}@example.com`,
-    name: `${first} ${LAST[i]}`,
-    tags: i % 3 === 0 ? ["vip"] : [],
-  }));
-  const statuses = ["pending", "pending", "pending", "delivered", "engaged", "converted", "completed", "cancelled"];
-  const subscriptions = Array.from({ length: 20 }, (_, i) => ({
-    id: `sub_${pad(i + 1, 2)}`,
-    customer_id: customers[i % customers.length].id,
-    variant_id: variants[(i * 97) % variants.length].id,
-    status: statuses[i % statuses.length],
-    channel: i % 4 === 0 ? "push" : "email",
-    // Fixed, so that the data set stays deterministic: one sign-up an hour from 1 October 2026.
-    created_at: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString(),
-  }));
-
-  return { shops, brands, products, variants, items, recommendations, customers, subscriptions };
+  const { customers, subscriptions, orders } = backInStockData(r, { variants, products, soldOutSizes, scale });
+  return { shops, brands, products, variants, items, recommendations, customers, subscriptions, orders };
 }
 
-/** The three example workflows (SPEC §7, §9): a restock, a rebalance and a markdown. */
+/**
+ * The back-in-stock side (SPEC §12): customers (some with a browser for Web Push, some VIP),
+ * their subscriptions — pending ones on the sold-out sizes, older ones through the whole lifecycle —
+ * and orders, among them the purchases of the converted subscriptions.
+ */
+function backInStockData(r, { variants, products, soldOutSizes, scale }) {
+  const productOf = new Map(products.map((p) => [p.id, p]));
+  const priceOf = (v) => v.price ?? productOf.get(v.product_id).price;
+  const customers = Array.from({ length: Math.max(24, Math.round(320 * scale)) }, (_, i) => {
+    const n = i + 1;
+    const name = `${r.pick(FIRST_NAMES)} ${r.pick(LAST_NAMES)}`;
+    const browsers = r.chance(0.35) ? (r.chance(0.15) ? 2 : 1) : 0;
+    const accepts = r.chance(0.9);
+    return {
+      id: `cust_${pad(n, 4)}`,
+      email: emailOf(name, n),
+      name,
+      ...(r.chance(0.3) ? { phone: `+49 30 ${r.int(1000000, 9999999)}` } : {}),
+      accepts_marketing: accepts,
+      push_subscriptions: Array.from({ length: browsers }, (_, k) => ({ endpoint: `https://push.example.net/wpush/v2/demo-${pad(n, 4)}-${k + 1}`, keys: DEMO_PUSH_KEYS })),
+      tags: [...(r.chance(0.08) ? ["vip"] : []), ...(accepts ? ["newsletter"] : [])],
+    };
+  });
+  const subscriptions = [];
+  const at = (ms) => new Date(EPOCH + ms).toISOString();
+  const subscribe = (customer, variant, fields) => {
+    subscriptions.push({
+      id: `sub_${pad(subscriptions.length + 1, 4)}`,
+      customer_id: customer.id,
+      variant_id: variant.id,
+      // Push only for customers with a browser to push to.
+      channel: customer.push_subscriptions.length > 0 && r.chance(0.6) ? "push" : "email",
+      ...fields,
+    });
+  };
+  // Pending: the waitlists of the sold-out sizes. Most wait for any shop, some for one store.
+  soldOutSizes.forEach(({ variant, stores }, k) => {
+    const waiting = k === 0 ? FEATURED_WAITLIST : r.int(2, 14);
+    const who = new Set();
+    for (let j = 0; j < waiting && who.size < customers.length; j++) {
+      let c = r.pick(customers);
+      while (who.has(c.id)) c = customers[(customers.indexOf(c) + 1) % customers.length];
+      who.add(c.id);
+      const store = k > 0 && r.chance(0.25) ? r.pick(stores) : undefined;
+      subscribe(c, variant, { ...(store ? { shop_id: store } : {}), status: "pending", created_at: at(r.int(20, 62) * DAY + r.int(0, DAY - 1)) });
+    }
+  });
+  // History: earlier restocks, with who was notified, clicked, bought, or gave up.
+  const LATER = ["delivered", "delivered", "engaged", "converted", "converted", "completed", "cancelled"];
+  const history = Math.max(12, Math.round(120 * scale));
+  for (let j = 0; j < history; j++) {
+    const status = LATER[j % LATER.length];
+    const created = r.int(0, 40) * DAY + r.int(0, DAY - 1);
+    subscribe(r.pick(customers), r.pick(variants), {
+      status,
+      created_at: at(created),
+      ...(status === "cancelled" ? {} : { notified_at: at(created + r.int(2, 9) * DAY) }),
+    });
+  }
+  // Orders: the purchases that converted subscriptions, then everyday orders (VIPs order more).
+  const orders = [];
+  const order = (customer, lines, ms) =>
+    orders.push({
+      id: `ord_${pad(orders.length + 1, 5)}`,
+      customer_id: customer.id,
+      lines,
+      total: round2(lines.reduce((sum, l) => sum + l.quantity * l.price, 0)),
+      created_at: at(ms),
+    });
+  const variantById = new Map(variants.map((v) => [v.id, v]));
+  const customerById = new Map(customers.map((c) => [c.id, c]));
+  for (const s of subscriptions) {
+    if (s.status !== "converted" && s.status !== "completed") continue;
+    const v = variantById.get(s.variant_id);
+    order(customerById.get(s.customer_id), [{ variant_id: v.id, quantity: 1, price: priceOf(v) }], Date.parse(s.notified_at) - EPOCH + r.int(1, 3 * 24) * 3_600_000);
+  }
+  const vips = customers.filter((c) => c.tags.includes("vip"));
+  const everyday = Math.max(20, Math.round(200 * scale));
+  for (let j = 0; j < everyday; j++) {
+    const customer = vips.length > 0 && r.chance(0.3) ? r.pick(vips) : r.pick(customers);
+    const lines = Array.from({ length: r.int(1, 3) }, () => {
+      const v = r.pick(variants);
+      return { variant_id: v.id, quantity: r.int(1, 2), price: priceOf(v) };
+    });
+    order(customer, lines, r.int(0, 62) * DAY + r.int(0, DAY - 1));
+  }
+  return { customers, subscriptions, orders };
+}
+
+/** The shop's product page of a size, where the back-in-stock messages link to. */
+const PRODUCT_URL = "https://shop.example.com/products/{{trigger.related.product.id}}?variant={{trigger.data.variant_id}}";
+
+/**
+ * The six example workflows: a restock, a rebalance and a markdown (SPEC §7, §9), and the
+ * back-in-stock seed's three (SPEC §12): notify the waiting customers by their channel, tell the
+ * team about VIP sign-ups, and win back those who were notified but did not buy.
+ */
 export function demoWorkflows() {
+  return [...planningWorkflows(), ...backInStockWorkflows()];
+}
+
+export function backInStockWorkflows() {
+  return [
+    {
+      name: "Back-in-stock notification",
+      description:
+        "When a sold-out size is back, tell the customers waiting for it — by push or email, as each signed up — two per unit in stock, an hour apart while stock lasts.",
+      trigger: { entity: "subscription", events: ["back_in_stock"], restock: { min_stock: 1, per_unit: 2, wave_minutes: 60 } },
+      start: "channel",
+      nodes: [
+        {
+          id: "channel",
+          name: "Push or email?",
+          type: "condition",
+          config: { all: [{ left: "{{trigger.data.channel}}", op: "eq", right: "push" }] },
+          then: "push",
+          else: "email",
+        },
+        {
+          id: "push",
+          name: "Push to the customer's browsers",
+          type: "send_push",
+          config: {
+            title: "{{trigger.related.product.name}} is back",
+            body: "Size {{trigger.related.product_variant.size}} is back in stock. Be quick: it sold out last time.",
+            url: PRODUCT_URL,
+            track_links: true,
+          },
+          next: "delivered",
+        },
+        {
+          id: "email",
+          name: "Email the customer",
+          type: "send_email",
+          config: {
+            to: ["{{trigger.related.customer.email}}"],
+            subject: "{{trigger.related.product.name}}, size {{trigger.related.product_variant.size}}, is back in stock",
+            format: "markdown",
+            body:
+              "Hello {{trigger.related.customer.name}},\n\n" +
+              "good news: **{{trigger.related.product.name}}** in size **{{trigger.related.product_variant.size}}** is back in stock.\n\n" +
+              `[Get yours now](${PRODUCT_URL}) — it sold out fast last time.\n\n` +
+              "You get this email because you asked us to tell you when it is back.",
+            track_links: true,
+          },
+          next: "delivered",
+        },
+        {
+          id: "delivered",
+          name: "Mark the subscription delivered",
+          type: "update_subscription_status",
+          config: { status: "delivered" },
+        },
+      ],
+    },
+    {
+      name: "VIP waiting for a size",
+      description: "When a VIP customer signs up for a sold-out size, tell the team, so that they can hold one back or call.",
+      trigger: { entity: "subscription", events: ["created"] },
+      start: "vip",
+      nodes: [
+        {
+          id: "vip",
+          name: "Is the customer a VIP?",
+          type: "condition",
+          config: { all: [{ left: "{{trigger.related.customer.tags}}", op: "contains", right: "vip" }] },
+          then: "tell_team",
+        },
+        {
+          id: "tell_team",
+          name: "Email the team",
+          type: "send_internal_email",
+          config: {
+            subject: "VIP {{trigger.related.customer.name}} waits for {{trigger.related.product.name}} {{trigger.related.product_variant.size}}",
+            format: "markdown",
+            body:
+              "**{{trigger.related.customer.name}}** ({{trigger.related.customer.email}}) signed up for " +
+              "**{{trigger.related.product.name}}**, size {{trigger.related.product_variant.size}} " +
+              "(variant `{{trigger.data.variant_id}}`), by {{trigger.data.channel}}.\n\n" +
+              "They are tagged VIP: consider holding a unit back from the next delivery.",
+          },
+        },
+      ],
+    },
+    {
+      name: "Win back after back-in-stock",
+      description:
+        "Three days after a size is back, send a single-use 10% code to the customers who were told but have not bought it.",
+      trigger: { entity: "subscription", events: ["back_in_stock"], restock: { min_stock: 1 } },
+      start: "wait",
+      nodes: [
+        { id: "wait", name: "Give them three days", type: "wait", config: { duration: { days: 3 } }, next: "not_bought" },
+        {
+          id: "not_bought",
+          name: "Notified, and not bought?",
+          type: "condition",
+          config: { all: [{ left: "{{trigger.data.status}}", op: "in", right: ["delivered", "engaged"] }] },
+          then: "code",
+        },
+        {
+          id: "code",
+          name: "A single-use 10% code",
+          type: "create_discount_code",
+          config: { type: "percent", value: 10, expires: { type: "relative", days: 7 }, usage_limit: 1, prefix: "BACK", variant_ids: ["{{trigger.data.variant_id}}"] },
+          next: "offer",
+        },
+        {
+          id: "offer",
+          name: "Email the code",
+          type: "send_email",
+          config: {
+            to: ["{{trigger.related.customer.email}}"],
+            subject: "10% off {{trigger.related.product.name}} — still in your size",
+            format: "markdown",
+            body:
+              "Hello {{trigger.related.customer.name}},\n\n" +
+              "**{{trigger.related.product.name}}** in size {{trigger.related.product_variant.size}} is still in stock. " +
+              "Here is 10% off, for you only: **{{steps.code.output.code}}**, valid until {{steps.code.output.expires_on}}.\n\n" +
+              `[Use it now](${PRODUCT_URL})`,
+            track_links: true,
+          },
+        },
+      ],
+    },
+  ];
+}
+
+/** The three planning examples (SPEC §7, §9): a restock, a rebalance and a markdown. */
+export function planningWorkflows() {
   return [
     {
       name: "Restock low sneakers",
@@ -333,4 +589,36 @@ export function fitsScenario(scenario, snapshot) {
   if (scenario === "restock") return snapshot.shop_id?.startsWith("store_") && snapshot.on_hand >= 3;
   if (scenario === "rebalance") return snapshot.shop_id?.startsWith("store_") && snapshot.on_hand > 0 && snapshot.target > 0;
   return !(snapshot.tags ?? []).includes("end-of-season");
+}
+
+/** The back-in-stock scenario: a waited-for size comes back in the online shop, and its waitlist is told in waves. */
+export const BACK_IN_STOCK = { workflow: "Back-in-stock notification", shop: "online_eu", units: 10 };
+
+/**
+ * The size to restock: the one with the most pending subscriptions for any shop (ties: the
+ * lowest variant id), from subscription snapshots; null when no one waits.
+ */
+export function backInStockSubject(subscriptions) {
+  const waiting = new Map();
+  for (const s of subscriptions) {
+    if (s.status === "pending" && !s.shop_id && !s.deleted) waiting.set(s.variant_id, (waiting.get(s.variant_id) ?? 0) + 1);
+  }
+  let best = null;
+  for (const [variant_id, n] of waiting) {
+    if (!best || n > best.waiting || (n === best.waiting && variant_id < best.variant_id)) best = { variant_id, waiting: n };
+  }
+  // Demo ids: the item of a size in a shop is inv_<product>_<size>_<shop>.
+  return best && { ...best, item_id: `inv_${best.variant_id.slice(4)}_${BACK_IN_STOCK.shop}` };
+}
+
+/** An inventory_item.updated event that sets a snapshot's on_hand (the platform reports stock this way). */
+export function stockEvent(snapshot, onHand, now = new Date()) {
+  const { previous: _p, occurred_at: _o, deleted: _d, ...data } = snapshot;
+  return {
+    id: `evt_demo_stock_${data.id}_${onHand}_${now.getTime().toString(36)}`,
+    type: "inventory_item.updated",
+    entity_id: data.id,
+    occurred_at: now.toISOString(),
+    data: { ...data, on_hand: onHand },
+  };
 }

@@ -1,5 +1,5 @@
 // Loads the demo retailer (scripts/demo/data.mjs) through the public API into an empty database:
-// entities with PUT /api/entities/{entity}, then the three example workflows, created and
+// entities with PUT /api/entities/{entity}, then the six example workflows, created and
 // activated. `npm start` calls seedIfEmpty once the server answers.
 import { demoData, demoWorkflows } from "./data.mjs";
 
@@ -39,6 +39,7 @@ export async function seedIfEmpty(baseUrl, token, { fetch: fetchImpl = globalThi
     ["recommendation", data.recommendations],
     ["customer", data.customers],
     ["subscription", data.subscriptions],
+    ["order", data.orders],
   ]) {
     for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) {
       const ndjson = rows
@@ -58,8 +59,8 @@ export async function seedIfEmpty(baseUrl, token, { fetch: fetchImpl = globalThi
   log(
     `demo: loaded ${counts.shop} shops, ${counts.brand} brands, ${counts.product} products, ${counts.product_variant} sizes, ` +
       `${counts.inventory_item} inventory items, ${counts.recommendation} recommendations, ${counts.customer} customers, ` +
-      `${counts.subscription} subscriptions and ${created.length} active workflows in ${((Date.now() - started) / 1000).toFixed(1)} s. ` +
-      "Try: node scripts/demo/send-event.mjs restock",
+      `${counts.subscription} subscriptions, ${counts.order} orders and ${created.length} active workflows in ${((Date.now() - started) / 1000).toFixed(1)} s. ` +
+      "Try: npm run demo:event -- restock (or rebalance, markdown, back-in-stock)",
   );
   return { loaded: true, counts, workflows: created };
 }

@@ -2,21 +2,23 @@
 // Sends one signed event (Standard Webhooks) that triggers one of the demo workflows, then shows
 // where to follow it:
 //
-//   node scripts/demo/send-event.mjs restock|rebalance|markdown [--url http://localhost:8787] [--token dev-token]
+//   node scripts/demo/send-event.mjs restock|rebalance|markdown|back-in-stock [--url http://localhost:8787] [--token dev-token]
 //
-// restock    a sneaker size in a store drops to 1 unit    → "Restock low sneakers"
-// rebalance  a store sells its last unit of a size         → "Rebalance sold-out sizes"
-// markdown   a product is tagged end-of-season             → "Mark down end-of-season products"
+// restock        a sneaker size in a store drops to 1 unit        → "Restock low sneakers"
+// rebalance      a store sells its last unit of a size             → "Rebalance sold-out sizes"
+// markdown       a product is tagged end-of-season                 → "Mark down end-of-season products"
+// back-in-stock  the most waited-for size is back in the online shop → "Back-in-stock notification"
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Webhook } from "standardwebhooks";
+import { backInStock } from "./back-in-stock.mjs";
 import { fitsScenario, scenarioEvent, SCENARIOS } from "./data.mjs";
 
 const DEFAULT_SECRET = "whsec_bG9jYWwtZGV2LWV2ZW50cy1zZWNyZXQtMDAwMQ==";
 
 function usage(message) {
   if (message) console.error(message);
-  console.error("usage: node scripts/demo/send-event.mjs restock|rebalance|markdown [--url http://localhost:8787] [--token dev-token]");
+  console.error("usage: node scripts/demo/send-event.mjs restock|rebalance|markdown|back-in-stock [--url http://localhost:8787] [--token dev-token]");
   process.exit(2);
 }
 
@@ -42,7 +44,7 @@ function eventsSecret() {
 
 const args = process.argv.slice(2);
 const scenario = args.find((a) => !a.startsWith("--") && args[args.indexOf(a) - 1]?.startsWith("--") !== true);
-if (!scenario || !(scenario in SCENARIOS)) usage(scenario ? `unknown scenario "${scenario}"` : undefined);
+if (!scenario || !(scenario in SCENARIOS || scenario === "back-in-stock")) usage(scenario ? `unknown scenario "${scenario}"` : undefined);
 const base = option(args, "url", process.env.BASE_URL ?? `http://localhost:${process.env.PORT ?? 8787}`).replace(/\/$/, "");
 const token = option(args, "token", process.env.API_TOKEN ?? "dev-token");
 
@@ -78,27 +80,43 @@ async function subject() {
   process.exit(1);
 }
 
+/** Sends one event to POST /api/events, signed as the platform signs it; exits unless it is accepted. */
+async function send(event) {
+  const body = JSON.stringify(event);
+  const now = new Date();
+  const signature = new Webhook(eventsSecret()).sign(event.id, now, body);
+  let res;
+  try {
+    res = await fetch(`${base}/api/events`, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": event.id,
+        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "webhook-signature": signature,
+      },
+    });
+  } catch (err) {
+    console.error(`Cannot reach ${base} (${err.cause?.code ?? err.message}). Is \`npm start\` running?`);
+    process.exit(1);
+  }
+  if (res.status !== 202) {
+    console.error(`POST /api/events answered ${res.status}: ${(await res.text()).slice(0, 400)}`);
+    if (res.status === 401) console.error("The signature was refused: is EVENTS_SECRET in .dev.vars the one the server runs with?");
+    process.exit(1);
+  }
+}
+
+if (scenario === "back-in-stock") {
+  await backInStock({ api, send, base, token });
+  process.exit(0);
+}
+
 const { workflow: workflowName, plan_kind: planKind } = SCENARIOS[scenario];
 const before = await subject();
 const event = scenarioEvent(scenario, before);
-const body = JSON.stringify(event);
-const now = new Date();
-const signature = new Webhook(eventsSecret()).sign(event.id, now, body);
-const res = await fetch(`${base}/api/events`, {
-  method: "POST",
-  body,
-  headers: {
-    "content-type": "application/json",
-    "webhook-id": event.id,
-    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-    "webhook-signature": signature,
-  },
-});
-if (res.status !== 202) {
-  console.error(`POST /api/events answered ${res.status}: ${(await res.text()).slice(0, 400)}`);
-  if (res.status === 401) console.error("The signature was refused: is EVENTS_SECRET in .dev.vars the one the server runs with?");
-  process.exit(1);
-}
+await send(event);
 
 const change =
   scenario === "markdown"

@@ -53,6 +53,7 @@ export function testDeps(over: Partial<NodeDeps> = {}): NodeDeps {
     planning: { createOrGetPlan: unused("planning"), addItems: unused("planning") },
     discounts: { createCode: unused("discounts") },
     mirror: { read: unused("mirror"), change: unused("mirror") },
+    links: { track: unused("links") },
     ...over,
   };
 }

@@ -25,12 +25,14 @@ describe("the node registry", () => {
     expect(credentialReferences(def)).toEqual([{ name: "HOOK_SECRET", path: "nodes.1.config.auth.credential" }]);
   });
 
-  it("gives every node type a label and a preview, which says when it cannot show one yet", async () => {
+  it("gives every node type a label and a preview, which says why an input it cannot run on would fail", async () => {
     for (const m of NODE_MODULES) {
       expect(m.label, m.type).not.toBe("");
-      // send_push previews for real (test/worker/send-push.test.ts): an empty input is not one it can show.
-      const reason = m.type === "send_push" ? expect.stringMatching(/^The push's input is invalid/) : "Not previewable yet";
-      expect(await m.preview({}, { now: new Date(), trigger: testScope({}).trigger })).toEqual({ previewable: false, reason });
+      // The previews themselves are tested through the API (test/worker/preview.test.ts).
+      const preview = await m.preview({}, { now: new Date(), trigger: testScope({}).trigger });
+      if (m.kind === "condition") expect(preview, m.type).toEqual({ previewable: true, output: {} });
+      else if (m.kind === "wait") expect(preview, m.type).toEqual({ previewable: false, reason: expect.any(String) });
+      else expect(preview, m.type).toMatchObject({ previewable: true, error: expect.stringMatching(/invalid/i) });
     }
   });
 });

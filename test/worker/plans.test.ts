@@ -129,6 +129,7 @@ describe("GET /api/plans/{id}", () => {
       strategy: "quantity:fill_to_target",
       score: null,
       run_id: expect.stringMatching(/^run_/),
+      test: false,
     });
   });
 

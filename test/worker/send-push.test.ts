@@ -270,7 +270,12 @@ describe("send_push", () => {
     const id = await customer([a.subscription, b.subscription]);
     const input = { customer: id, title: "Back", body: "In stock", url: "/p/1", ttl_seconds: 60, urgency: "normal" };
     const preview = await sendPush.preview(input, { now: new Date(), trigger: testScope({}).trigger, mirror: mirrorPort(env.DB) });
-    expect(preview).toEqual({ previewable: true, output: { title: "Back", body: "In stock", url: "/p/1", customer_id: id, recipients: 2 } });
+    expect(preview).toEqual({
+      previewable: true,
+      output: { title: "Back", body: "In stock", url: "/p/1", customer_id: id, recipients: 2 },
+      stepOutput: { sent: 2, removed: 0, failed: 0 },
+      impact: { pushes: 2 },
+    });
     expect(await requests(a.bucket)).toEqual([]);
     expect(await requests(b.bucket)).toEqual([]);
   });

@@ -108,7 +108,9 @@ export function createTestRun(deps: Deps) {
       view.dataText.value = pretty(entity);
       view.previousText.value = "";
       const events = deps.trigger().events ?? ["created", "updated"];
-      view.kind.value = events.includes("updated") ? "updated" : (events[0] ?? "updated");
+      // A back_in_stock trigger (derived by the consumer, never sent) is tested with an updated event.
+      const kinds = events.filter((k): k is EventKind => k !== "back_in_stock");
+      view.kind.value = kinds.includes("updated") ? "updated" : (kinds[0] ?? "updated");
       view.formError.value = null;
     },
     /** An event from scratch, for a mirror that does not hold the entity yet. */

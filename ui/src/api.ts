@@ -20,6 +20,7 @@ import type {
   PlanItem,
   PlanKind,
   PlanStatus,
+  RunClicks,
   RunListItem,
   RunRecord,
   RunStatus,
@@ -201,6 +202,8 @@ export const api = {
     const res = await send("GET", `/runs/${enc(runId)}/steps/${enc(nodeId)}/message`, { query: as === "html" ? { as: "html" } : {} });
     return res.text();
   },
+  /** The run's tracked links (track_links) with their clicks. */
+  runClicks: (runId: string) => json<RunClicks>("GET", `/runs/${enc(runId)}/clicks`),
 
   listPlans: (q: { kind?: string; status?: string; limit?: number; cursor?: string | null }) => json<Page<PlanListItem>>("GET", "/plans", { query: q }),
   getPlan: (id: string, itemsCursor?: string | null) => json<PlanDetail>("GET", `/plans/${enc(id)}`, { query: { items_limit: 1000, items_cursor: itemsCursor } }),

@@ -5,6 +5,7 @@
  */
 export * from "./definition";
 export * from "./discount-code";
+export * from "./engagement";
 export * from "./entity";
 export * from "./error";
 export * from "./event";
@@ -12,7 +13,9 @@ export * from "./meta";
 export * from "./node";
 export * from "./page";
 export * from "./plan";
+export * from "./preview";
 export * from "./push";
+export * from "./restock";
 export * from "./run";
 export * from "./workflow";
 /** The definition's vocabulary, for clients that offer its choices. */

@@ -10,6 +10,7 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
  */
 export const WITHOUT_ROWID_TABLES = [
   "brands",
+  "conversions",
   "customers",
   "discount_codes",
   "discount_redemptions",
@@ -20,10 +21,12 @@ export const WITHOUT_ROWID_TABLES = [
   "product_variants",
   "products",
   "recommendations",
+  "restock_episodes",
   "runs",
   "shops",
   "stale_events",
   "subscriptions",
+  "tracked_links",
   "trigger_index",
   "workflow_versions",
 ] as const;
@@ -331,6 +334,8 @@ export const planItems = sqliteTable(
     score: real("score"),
     runId: text("run_id"),
     nodeId: text("node_id"),
+    /** Written last by a test run: test data (SPEC §13), shown as such by the API and the UI. */
+    test: integer("test", { mode: "boolean" }).notNull().default(false),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
@@ -376,4 +381,78 @@ export const discountRedemptions = sqliteTable(
     redeemedAt: text("redeemed_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.code, t.orderId] })],
+);
+
+// ---------------------------------------------------------------- back-in-stock restocks
+
+/**
+ * Restock episodes (SPEC §12), one per (workflow, variant, shop scope, stock event that crossed
+ * min_stock), id = the RestockObject's name. The object owns the episode and writes this row after
+ * each wave; the row is what GET /api/restocks lists. `shop_id` null: the subscriptions without a
+ * shop, counted against every shop's stock. `waves` is a JSON array (restock/episode.ts WaveSchema).
+ */
+export const restockEpisodes = sqliteTable(
+  "restock_episodes",
+  {
+    id: text("id").primaryKey(),
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+    variantId: text("variant_id").notNull(),
+    shopId: text("shop_id"),
+    status: text("status", { enum: ["sending", "waiting", "ended"] }).notNull(),
+    endReason: text("end_reason"),
+    minStock: integer("min_stock").notNull(),
+    perUnit: real("per_unit"),
+    waveMinutes: integer("wave_minutes").notNull(),
+    notified: integer("notified").notNull().default(0),
+    waiting: integer("waiting").notNull().default(0),
+    waves: json("waves").notNull().default(sql`'[]'`),
+    eventId: text("event_id").notNull(),
+    startedAt: text("started_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    endedAt: text("ended_at"),
+  },
+  // Lists page newest first, all episodes or one variant's (secondary indexes carry the id).
+  (t) => [index("restock_episodes_started").on(t.startedAt), index("restock_episodes_variant").on(t.variantId, t.startedAt)],
+);
+
+// ---------------------------------------------------------------- engagement and conversion (SPEC §12)
+
+/**
+ * Links a `track_links` step rewrote to `/l/{token}`. The token is an HMAC of the step's
+ * idempotency key and the URL (engagement/tokens.ts): a retry of the step derives the same token
+ * and finds its row. `subscription_id` is the run's trigger subscription, moved to `engaged` on a
+ * click; `test` marks the links of test runs.
+ */
+export const trackedLinks = sqliteTable(
+  "tracked_links",
+  {
+    token: text("token").primaryKey(),
+    runId: text("run_id").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    url: text("url").notNull(),
+    subscriptionId: text("subscription_id"),
+    test: integer("test", { mode: "boolean" }).notNull().default(false),
+    createdAt: text("created_at").notNull(),
+    clicks: integer("clicks").notNull().default(0),
+    firstClickAt: text("first_click_at"),
+    lastClickAt: text("last_click_at"),
+  },
+  (t) => [index("tracked_links_run").on(t.runId, t.nodeId), index("tracked_links_subscription").on(t.subscriptionId)],
+);
+
+/** An order attributed to a notified subscription (SPEC §12), once per (order, subscription). */
+export const conversions = sqliteTable(
+  "conversions",
+  {
+    orderId: text("order_id").notNull(),
+    subscriptionId: text("subscription_id").notNull(),
+    customerId: text("customer_id").notNull(),
+    variantId: text("variant_id").notNull(),
+    /** Σ quantity × price over the order's lines of the subscription's variant. */
+    revenue: real("revenue").notNull(),
+    convertedAt: text("converted_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.subscriptionId] }), index("conversions_subscription").on(t.subscriptionId)],
 );

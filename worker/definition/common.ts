@@ -26,6 +26,14 @@ export const EVENT_KINDS = ["created", "updated", "deleted"] as const;
 export const EventKindSchema = z.enum(EVENT_KINDS);
 export type EventKind = z.infer<typeof EventKindSchema>;
 
+/**
+ * What a trigger may listen to: the platform's event kinds, and `back_in_stock` (SPEC §12), which
+ * no platform sends: the consumer derives it for subscriptions when their variant is restocked.
+ */
+export const TRIGGER_EVENT_KINDS = [...EVENT_KINDS, "back_in_stock"] as const;
+export const TriggerEventKindSchema = z.enum(TRIGGER_EVENT_KINDS);
+export type TriggerEventKind = z.infer<typeof TriggerEventKindSchema>;
+
 const Tag = z.string().min(1).max(100);
 export const TagFilterSchema = z.strictObject({
   include: z.array(Tag).max(100).default([]),

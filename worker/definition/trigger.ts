@@ -1,11 +1,24 @@
 import { z } from "zod";
-import { EventKindSchema, TagFilterSchema, TriggerEntitySchema, type TagFilter } from "./common";
+import { TagFilterSchema, TriggerEntitySchema, TriggerEventKindSchema, type TagFilter } from "./common";
 import { ConditionGroupSchema } from "./conditions";
+
+/**
+ * How a back-in-stock trigger notifies (SPEC §12): when a variant's available stock rises from
+ * below `min_stock` to at least it, its pending subscriptions are notified in waves of at most
+ * ceil(available × per_unit), oldest first, `wave_minutes` apart while stock stays ≥ min_stock;
+ * without `per_unit`, all at once.
+ */
+export const RestockSchema = z.strictObject({
+  min_stock: z.int().min(1).max(1_000_000).default(1).describe("Available units at which a restock starts"),
+  per_unit: z.number().positive().max(1000).optional().describe("Subscriptions notified per available unit and wave; all at once when absent"),
+  wave_minutes: z.int().min(1).max(10_080).default(60).describe("Minutes between waves; stock is counted again before each"),
+});
+export type Restock = z.infer<typeof RestockSchema>;
 
 /** What starts a run of a workflow (SPEC §7): an entity, event kinds, tags, conditions. */
 export const TriggerSchema = z.strictObject({
   entity: TriggerEntitySchema,
-  events: z.array(EventKindSchema).min(1, "Pick at least one event kind").default(["created", "updated"]),
+  events: z.array(TriggerEventKindSchema).min(1, "Pick at least one event kind").default(["created", "updated"]),
   tags: TagFilterSchema.default({ include: [], exclude: [], match: "any" }),
   conditions: ConditionGroupSchema.optional(),
   /**
@@ -14,12 +27,40 @@ export const TriggerSchema = z.strictObject({
    * event's own data and no `previous`.
    */
   stale_events: z.enum(["skip", "run"]).default("skip").describe("What an event older than the snapshot already held does"),
+  /** Only with `events: ["back_in_stock"]` on subscriptions; `{}` takes every default. */
+  restock: RestockSchema.optional(),
+}).superRefine((t, ctx) => {
+  // A back-in-stock trigger is indexed apart from the entity's platform events (indexEntity), so
+  // it listens to nothing else.
+  const bis = t.events.includes("back_in_stock");
+  if (bis && t.entity !== "subscription") ctx.addIssue({ code: "custom", path: ["events"], message: "back_in_stock is an event of subscription triggers only" });
+  else if (bis && t.events.length > 1) ctx.addIssue({ code: "custom", path: ["events"], message: "back_in_stock cannot be combined with other event kinds: make a second workflow" });
+  else if (bis && t.restock === undefined) ctx.addIssue({ code: "custom", path: ["restock"], message: 'A back_in_stock trigger needs "restock": {"min_stock": 1} at least' });
+  if (!bis && t.restock !== undefined) ctx.addIssue({ code: "custom", path: ["restock"], message: 'restock applies only to events ["back_in_stock"]' });
 });
 export type Trigger = z.infer<typeof TriggerSchema>;
 
+/**
+ * The trigger_index entity of back-in-stock triggers: no platform entity has a dot in its name, so
+ * no platform event reads them as candidates; the consumer reads them when stock changes.
+ */
+export const RESTOCK_INDEX_ENTITY = "subscription.back_in_stock";
+
+/** Whether the trigger is a back-in-stock one, with its restock settings. */
+export const isRestockTrigger = (t: Pick<Trigger, "events" | "restock">): t is Trigger & { restock: Restock } =>
+  t.restock !== undefined && t.events.includes("back_in_stock");
+
+/** The entity an active trigger is indexed under (see RESTOCK_INDEX_ENTITY). */
+export function indexEntity(t: Pick<Trigger, "entity" | "events" | "restock">): string {
+  return isRestockTrigger(t) ? RESTOCK_INDEX_ENTITY : t.entity;
+}
+
 /** The tag rows an active trigger is indexed under: its include tags, or ANY_TAG when it has none. */
 export const ANY_TAG = "*";
-export function indexTags(trigger: { tags: Pick<TagFilter, "include"> }): string[] {
+export function indexTags(trigger: { tags: Pick<TagFilter, "include">; events?: readonly string[]; restock?: Restock | undefined }): string[] {
+  // Restocks are found by variant, not by tag: every back-in-stock trigger is a candidate, and its
+  // tags are matched on each subscription when its wave starts.
+  if (trigger.events && isRestockTrigger({ events: trigger.events as Trigger["events"], restock: trigger.restock })) return [ANY_TAG];
   return trigger.tags.include.length > 0 ? [...new Set(trigger.tags.include)] : [ANY_TAG];
 }
 

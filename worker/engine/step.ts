@@ -1,8 +1,9 @@
 import type { z } from "zod";
 import type { Scope } from "../definition/interpolate";
 import type { MirrorPort } from "../entities/port";
-import type { PlanningPort } from "../planning/port";
+import type { PlanningPort, PlanningReadPort } from "../planning/port";
 import type { DiscountsPort } from "../discounts/port";
+import type { LinksPort } from "../engagement/port";
 import type { VapidKeys } from "../lib/web-push";
 
 /*
@@ -78,6 +79,8 @@ export interface NodeDeps {
   discounts: DiscountsPort;
   /** The entity mirror, for nodes that change an entity (status, tags). */
   mirror: MirrorPort;
+  /** Tracked links (`track_links` of send_email and send_push): the public URL of each link. */
+  links: LinksPort;
 }
 
 /** A credential a node's config names, with the path of the reference inside the config. */
@@ -92,13 +95,41 @@ export interface NodeSummary<C extends string> {
   summarize(output: unknown): Partial<Record<C, number>>;
 }
 
-/** A dry run of a step: what it would do, with no side effect. */
-export type Preview = { previewable: true; output: unknown } | { previewable: false; reason: string };
+/** What a preview of a whole workflow adds up (SPEC §13): each step's preview says what it adds. */
+export interface PreviewImpact {
+  emails: number;
+  pushes: number;
+  webhooks: number;
+  discount_codes: number;
+  plan_lines: number;
+  units: number;
+  cost_value: number;
+  retail_value: number;
+}
+
+/**
+ * A dry run of a step: what it would do, with no side effect. `output` is what the preview shows;
+ * `stepOutput` is the plausible output later steps see as `steps.<id>.output` (default: `output`);
+ * `error` says the step would fail (the preview still shows what it could work out).
+ */
+export type Preview =
+  | { previewable: true; output: unknown; stepOutput?: unknown; error?: string; impact?: Partial<PreviewImpact> }
+  | { previewable: false; reason: string };
+
+/**
+ * What a preview is given: read ports only, so that a preview cannot write by construction. The
+ * optional ports are absent in unit tests; a preview that needs one says so instead of guessing.
+ */
 export interface PreviewContext {
   now: Date;
   trigger: Scope["trigger"];
   /** Reads of the entity mirror (never a write), for previews that show who would receive what. */
   mirror?: Pick<MirrorPort, "read">;
+  /** The settings a preview shows (sender, team, allowed hosts); no credential. */
+  config?: Pick<NodeConfig, "EMAIL_FROM" | "INTERNAL_EMAILS" | "WEBHOOK_ALLOWED_HOSTS">;
+  planning?: PlanningReadPort;
+  /** The outputs (real or previewed) of the steps before, as the scope holds them. */
+  steps?: Scope["steps"];
 }
 /** The preview of a node type that cannot show one yet. */
 export const notPreviewable = (): Promise<Preview> => Promise.resolve({ previewable: false, reason: "Not previewable yet" });

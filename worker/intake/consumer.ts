@@ -1,8 +1,10 @@
 import { count } from "../lib/metrics";
 import { log } from "../log";
+import { convertOrders } from "./convert";
 import { match } from "./match";
 import { mirror } from "./mirror";
 import { read } from "./read";
+import { detectRestocks } from "../restock/detect";
 import { settle, type BatchSummary } from "./settle";
 import { LIMITS, startRuns, type Limits } from "./start";
 
@@ -26,10 +28,14 @@ export async function consumeBatch(batch: MessageBatch<unknown>, env: Env, limit
   const items = await read(env, batch.messages);
   const tRead = performance.now();
   const first = await mirror(env, items);
+  // Conversion (SPEC §12) right after the mirror: it needs the order mirrored, nothing after.
+  await convertOrders(env, items);
   const t1 = performance.now();
   await match(env, items, first);
   const t2 = performance.now();
   const starts = await startRuns(env, items, limits);
+  // Back-in-stock episodes (SPEC §12): after the starts, so a failure here retries events whose runs are started (idempotently).
+  await detectRestocks(env, first.stock);
   const t3 = performance.now();
   const summary = await settle(env, items, starts);
   count("consumer_batches");

@@ -4,6 +4,7 @@ import { upsertPreparedChunks } from "../entities/store";
 import { ANY_TAG } from "../definition/trigger";
 import { track } from "../lib/metrics";
 import { logError } from "../log";
+import { stockStatements, type StockRead } from "../restock/detect";
 import { errorText, pool, ready, retry, type Item, type Ready } from "./item";
 
 /** D1 round trips in flight at once when a batch falls back to one event at a time. */
@@ -17,6 +18,8 @@ export type Candidate = z.infer<typeof CandidateSchema>;
 export interface CandidateRead {
   candidates: Candidate[];
   covered: Map<string, Set<string>>;
+  /** Stock read for restocks, per transaction that mirrored inventory items. */
+  stock: StockRead[];
 }
 
 /**
@@ -27,31 +30,42 @@ export interface CandidateRead {
  */
 export async function mirror(env: Env, items: Item[]): Promise<CandidateRead> {
   const todo = ready(items);
-  const none: CandidateRead = { candidates: [], covered: new Map() };
+  const none: CandidateRead = { candidates: [], covered: new Map(), stock: [] };
   if (todo.length === 0) return none;
   const perEvent = todo.map((item) => [...upsertPreparedChunks(env.DB, item.event.entity, [item.row]).flat(), snapshotStatement(env.DB, item.event.entity, item.event.entity_id)]);
   const covered = tagsNeeded(todo.map((i) => ({ entity: i.event.entity, tags: tagsOf(i.event.data) })));
+  // Restocks (restock/detect.ts) read stock in the transaction that changed it, after every upsert.
+  const stock = stockStatements(env.DB, todo);
   try {
-    const results = track(await env.DB.batch([...perEvent.flat(), ...candidateStatements(env.DB, covered)]));
+    const candidates = candidateStatements(env.DB, covered);
+    const results = track(await env.DB.batch([...perEvent.flat(), ...candidates, ...stock]));
     let at = 0;
     todo.forEach((item, k) => {
       at += perEvent[k]!.length;
       applySnapshot(item, results[at - 1]!);
     });
-    return { candidates: parseCandidates(results.slice(at)), covered };
+    const stockAt = at + candidates.length;
+    return {
+      candidates: parseCandidates(results.slice(at, stockAt)),
+      covered,
+      stock: stock.length > 0 ? [{ items: todo, results: results.slice(stockAt) }] : [],
+    };
   } catch (err) {
     logError("consumer_d1", err, { events: todo.length });
   }
+  const fallback: CandidateRead = { ...none, stock: [] };
   await pool(todo.map((item, k) => ({ item, statements: perEvent[k]! })), FALLBACK_CONCURRENCY, async ({ item, statements }) => {
     try {
-      const results = track(await env.DB.batch(statements));
-      applySnapshot(item, results.at(-1)!);
+      const own = stockStatements(env.DB, [item]);
+      const results = track(await env.DB.batch([...statements, ...own]));
+      applySnapshot(item, results[statements.length - 1]!);
+      if (own.length > 0) fallback.stock.push({ items: [item], results: results.slice(statements.length) });
     } catch (err) {
       logError("consumer_d1_event", err, { event_id: item.event.id });
       item.outcome = retry(`The entity mirror refused the event: ${errorText(err)}`);
     }
   });
-  return none;
+  return fallback;
 }
 
 function applySnapshot(item: Ready, result: D1Result) {

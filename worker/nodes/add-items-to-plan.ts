@@ -2,9 +2,10 @@ import { z } from "zod";
 import { DateSpecSchema, TagFilterSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
-import { defineAction, notPreviewable } from "../engine/step";
+import { defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
-import { CountsSchema } from "../planning/port";
+import { CountsSchema, type PreviewPlan } from "../planning/port";
+import { CreateOrGetPlanOutputSchema, PREVIEW_PLAN } from "./create-or-get-plan";
 import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
 
 const Id = z.string().min(1).max(200);
@@ -26,6 +27,8 @@ export const QuantityStrategySchema = z.discriminatedUnion("strategy", [
   z.strictObject({ strategy: z.literal("fixed"), quantity: z.int().min(1) }),
   z.strictObject({ strategy: z.literal("fill_to_target"), target: z.int().min(0).optional() }),
   z.strictObject({ strategy: z.literal("score"), min_score: z.number().min(0).max(1).default(0) }),
+  // Units per waiting customer (SPEC §12): the variant's pending subscriptions × factor − on order.
+  z.strictObject({ strategy: z.literal("waitlist"), factor: z.number().positive().max(100).default(1) }),
 ]);
 
 export const MatchingStrategySchema = z.discriminatedUnion("strategy", [
@@ -114,5 +117,47 @@ export const addItemsToPlan = defineAction({
       return o.success ? { items_added: o.data.added, items_skipped: o.data.skipped } : {};
     },
   },
-  preview: notPreviewable,
+  /**
+   * The lines the step would add, read only (worker/planning/preview.ts): `{plan: "create" |
+   * "reuse", plan_id, lines (the first 50), totals, shops}` with units, cost and retail value and
+   * margin per shop. A plan create_or_get_plan would create is the one its preview described.
+   */
+  async preview(raw, ctx): Promise<Preview> {
+    const fails = (error: string): Preview => ({ previewable: true, output: null, error });
+    const parsed = AddItemsToPlanInputSchema.safeParse(raw);
+    if (!parsed.success) return fails(`Invalid input: ${issuesText(parsed.error)}`);
+    const input = parsed.data;
+    if (!ctx.planning) return { previewable: false, reason: "This preview reads no plans" };
+    let plan: PreviewPlan | undefined;
+    if (input.plan.startsWith(PREVIEW_PLAN)) {
+      const made = Object.values(ctx.steps ?? {})
+        .map((s) => CreateOrGetPlanOutputSchema.safeParse(s.output).data)
+        .find((o) => o?.plan_id === input.plan);
+      if (made) plan = { id: made.plan_id, kind: made.kind, name: made.name, status: made.status, deadline: made.deadline ?? null, shops: made.shops };
+    } else {
+      plan = await ctx.planning.plan(input.plan);
+    }
+    if (!plan) return fails(`No plan has the id ${input.plan}; run create_or_get_plan first and pass {{steps.<its id>.output.plan_id}}`);
+    const r = await ctx.planning.previewItems(input, plan, ctx.trigger);
+    if ("error" in r) return fails(r.error);
+    const created = input.plan.startsWith(PREVIEW_PLAN);
+    const stepOutput: AddItemsToPlanOutput = {
+      plan_id: plan.id,
+      candidates: r.candidates,
+      added: r.totals.lines,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
+      skipped: r.skipped,
+      skipped_margin_floor: 0,
+      total_quantity: r.totals.units,
+      invocations: 1,
+    };
+    return {
+      previewable: true,
+      output: { plan: created ? "create" : "reuse", plan_id: plan.id, ...r },
+      stepOutput,
+      impact: { plan_lines: r.totals.lines, units: r.totals.units, cost_value: r.totals.cost_value, retail_value: r.totals.retail_value },
+    };
+  },
 });

@@ -13,7 +13,7 @@ import {
 } from "../lib/net";
 import { redact, redactText, secretForms } from "../lib/redact";
 import { issuesText } from "../lib/issues";
-import { type ActionContext, type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { type ActionContext, type ActionResult, defineAction, type Preview } from "../engine/step";
 
 const StatusRange = z.union([
   z.int().min(100).max(599),
@@ -281,5 +281,46 @@ export const callWebhook = defineAction({
   // A workflow naming a credential that is not set cannot be activated.
   credentials: (config) => (config.auth.credential ? [{ name: config.auth.credential, path: "auth.credential" }] : []),
   summary: { counters: ["webhooks_called"], summarize: () => ({ webhooks_called: 1 }) },
-  preview: notPreviewable,
+  preview: (raw, ctx) => Promise.resolve(previewWebhook(raw, ctx.config?.WEBHOOK_ALLOWED_HOSTS ?? [])),
 });
+
+/** What a preview shows in place of a credential: the header is there, its value is not. */
+export const REDACTED = "[redacted]";
+
+/**
+ * The request execute would send (SPEC §13): method, URL with its query, headers and body, with
+ * every credential-bearing header shown as REDACTED — the preview never reads a secret, so it
+ * cannot leak one. The same refusals as execute (host rule, body rules) make it would-fail.
+ */
+export function previewWebhook(raw: unknown, allowedHosts: readonly string[]): Preview {
+  const fails = (error: string): Preview => ({ previewable: true, output: null, error });
+  const parsed = CallWebhookInputSchema.safeParse(raw);
+  if (!parsed.success) return fails(`The webhook's input is invalid: ${issuesText(parsed.error)}`);
+  const input = parsed.data;
+  let url: URL;
+  try {
+    url = buildUrl(input.url, input.query);
+  } catch {
+    return fails(`Not a URL: ${input.url}`);
+  }
+  const refusal = hostRefusal(url, allowedHosts);
+  if (refusal) return fails(refusal);
+  const body = encodeBody(input);
+  if ("error" in body) return fails(body.error);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(input.headers)) headers[name.toLowerCase()] = value;
+  if (body.text !== undefined && body.contentType && !("content-type" in headers)) headers["content-type"] = body.contentType;
+  headers["idempotency-key"] = "(the step's idempotency key)";
+  const auth = input.auth;
+  if (auth.type === "bearer" || auth.type === "basic") headers.authorization = `${auth.type === "bearer" ? "Bearer" : "Basic"} ${REDACTED}`;
+  if (auth.type === "header" && auth.name) headers[auth.name.toLowerCase()] = REDACTED;
+  if (auth.type === "hmac") {
+    headers["webhook-id"] = "(the step's idempotency key)";
+    headers["webhook-timestamp"] = "(the time of the attempt)";
+    headers["webhook-signature"] = REDACTED;
+  }
+  const output = { method: input.method, url: url.toString(), headers, body: body.text ?? null };
+  // What later steps read: a call_webhook output that says it was not sent.
+  const stepOutput = { status: 200, headers: {}, body: null, truncated: false, preview: true };
+  return { previewable: true, output, stepOutput, impact: { webhooks: 1 } };
+}

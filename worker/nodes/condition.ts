@@ -1,6 +1,6 @@
 import { ConditionGroupSchema, evaluateGroup } from "../definition/conditions";
 import { interpolate } from "../definition/interpolate";
-import { notPreviewable, type ConditionModule } from "../engine/step";
+import type { ConditionModule } from "../engine/step";
 
 /**
  * Goes to `then` when the group holds, else to `else`; evaluated by the engine at once. A path
@@ -18,5 +18,6 @@ export const condition = {
       result: evaluated.result,
     };
   },
-  preview: notPreviewable,
+  /** The engine decides a condition (decide) even in a preview; its preview shows the evaluated comparisons. */
+  preview: (input) => Promise.resolve({ previewable: true, output: input }),
 } as const satisfies ConditionModule<typeof ConditionGroupSchema, "condition">;

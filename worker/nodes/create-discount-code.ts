@@ -4,7 +4,7 @@ import { DateSpecSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText, type Scope } from "../definition/interpolate";
 import { endOfDay, PREFIX_PATTERN } from "../discounts/code";
-import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { type ActionResult, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
 import { interpolateIds, parseInput } from "./plan-common";
 
@@ -157,5 +157,27 @@ export const createDiscountCode = defineAction({
     }
   },
   summary: { counters: ["discount_codes_created"], summarize: () => ({ discount_codes_created: 1 }) },
-  preview: notPreviewable,
+  /**
+   * The code execute would make, with `PREVIEW-` in place of the derived part (a real code exists
+   * only once a run's step stored it); nothing is written. The same refusal of a past expiry.
+   */
+  preview(raw, ctx): Promise<Preview> {
+    const parsed = CreateDiscountCodeInputSchema.safeParse(raw);
+    if (!parsed.success) return Promise.resolve({ previewable: true, output: null, error: `The discount code's input is invalid: ${issuesText(parsed.error)}` });
+    const input = parsed.data;
+    const expiresAt = endOfDay(input.expires_on);
+    if (expiresAt < ctx.now.toISOString()) {
+      return Promise.resolve({ previewable: true, output: null, error: `The code would expire on ${input.expires_on}, before it is made: set expires to today or later` });
+    }
+    const code: CreateDiscountCodeOutput = {
+      code: `PREVIEW-${input.prefix}XXXXXXXX`,
+      type: input.type,
+      value: input.value,
+      currency: input.currency,
+      expires_at: expiresAt,
+      expires_on: input.expires_on,
+      usage_limit: input.usage_limit,
+    };
+    return Promise.resolve({ previewable: true, output: { ...code, customer_id: input.customer_id, variant_ids: input.variant_ids }, stepOutput: code, impact: { discount_codes: 1 } });
+  },
 });

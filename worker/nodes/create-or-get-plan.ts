@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DateSpecSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
-import { defineAction, notPreviewable } from "../engine/step";
+import { defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
 import { PLAN_STATUSES, PlanKindSchema, StoredShopsSchema } from "../planning/plan";
 import { interpolateIds, parseInput, ShopScopeSchema, triggerShop } from "./plan-common";
@@ -97,5 +97,32 @@ export const createOrGetPlan = defineAction({
     counters: ["plans_created"],
     summarize: (output) => ({ plans_created: CreateOrGetPlanOutputSchema.safeParse(output).data?.created ? 1 : 0 }),
   },
-  preview: notPreviewable,
+  /**
+   * Which plan the step would use, read only: the open plan of this kind and name (`reuse`), or a
+   * new one (`create`) under the id `PREVIEW-plan:<kind>:<name>`, which add_items_to_plan's
+   * preview recognizes. Nothing is written.
+   */
+  async preview(raw, ctx): Promise<Preview> {
+    const fails = (error: string): Preview => ({ previewable: true, output: null, error });
+    const parsed = CreateOrGetPlanInputSchema.safeParse(raw);
+    if (!parsed.success) return fails(`Invalid input: ${issuesText(parsed.error)}`);
+    const input = parsed.data;
+    let shops = input.shops;
+    if (shops.mode === "from_trigger") {
+      const shop = triggerShop(ctx.trigger);
+      if (!shop) return fails(`shops.mode from_trigger needs an inventory_item trigger (it has the shop); this run's trigger is a ${ctx.trigger.entity}`);
+      shops = { mode: "specific", ids: [shop] };
+    }
+    if (shops.mode === "specific" && shops.ids.length === 0) return fails("shops.ids is empty after interpolation; list at least one shop");
+    if (!ctx.planning) return { previewable: false, reason: "This preview reads no plans" };
+    const open = await ctx.planning.openPlan(input.kind, input.name);
+    const stored = shops.mode === "all" ? { mode: "all" as const, ids: [] } : { mode: "specific" as const, ids: [...shops.ids].sort() };
+    const output: CreateOrGetPlanOutput = open
+      ? { plan_id: open.id, created: false, kind: open.kind, name: open.name, deadline: open.deadline, status: open.status, shops: open.shops }
+      : { plan_id: `${PREVIEW_PLAN}${input.kind}:${input.name}`, created: true, kind: input.kind, name: input.name, deadline: input.deadline, status: "open", shops: stored };
+    return { previewable: true, output: { plan: open ? "reuse" : "create", ...output }, stepOutput: output };
+  },
 });
+
+/** The id a previewed plan that does not exist yet goes by (followed by `<kind>:<name>`). */
+export const PREVIEW_PLAN = "PREVIEW-plan:";

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { interpolateString, toText, type Scope } from "../definition/interpolate";
 import { EntityIdSchema, MAX_TAGS, TagSchema } from "../entities/registry";
-import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { type ActionResult, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
-import { attempt, changeOutcome, changeSource, EntityRefConfig, resolveTarget, triggerCustomer } from "./entity-common";
+import { attempt, changeOutcome, changeSource, EntityRefConfig, previewRead, resolveTarget, triggerCustomer } from "./entity-common";
 
 /* add_customer_tags and remove_customer_tags: one shape, the change apart. */
 
@@ -82,7 +82,19 @@ export function customerTagsAction<T extends string>(m: { type: T; label: string
         return changeOutcome("customer", id, result, (now): CustomerTagsOutput => ({ customer_id: id, tags: now.tags }), ctx);
       });
     },
-    preview: notPreviewable,
+    /** The customer's tags before and after, from the mirror's snapshot now; nothing written. */
+    async preview(raw, ctx): Promise<Preview> {
+      const parsed = CustomerTagsInputSchema.safeParse(raw);
+      if (!parsed.success) return { previewable: true, output: null, error: `Invalid input: ${issuesText(parsed.error)}` };
+      const { customer: id, tags } = parsed.data;
+      const current = await previewRead(ctx, "customer", id);
+      if (typeof current === "string") return { previewable: true, output: null, error: current };
+      const after = m.apply(current.tags, tags);
+      const output = { customer_id: id, before: current.tags, after };
+      if (after.length > MAX_TAGS) return { previewable: true, output, error: `Customer ${id} would carry ${after.length} tags; at most ${MAX_TAGS}` };
+      const stepOutput: CustomerTagsOutput = { customer_id: id, tags: after };
+      return { previewable: true, output, stepOutput };
+    },
   });
 }
 

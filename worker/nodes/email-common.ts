@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { escapeHtml, escapeMarkdown, interpolate, type Scope, toText } from "../definition/interpolate";
-import { type ActionContext, type ActionResult, type NodeDeps } from "../engine/step";
+import { type ActionContext, type ActionResult, type NodeDeps, type Preview } from "../engine/step";
+import { linksOf, rewriteHtml, rewriteText } from "../engagement/links";
+import type { Tracked, TrackingStep } from "../engagement/port";
 import {
   buildMime,
   type EmailFormat,
@@ -85,6 +87,31 @@ export interface EmailToSend {
   subject: string;
   format: EmailFormat;
   body: string;
+  /** `track_links`: http(s) links of both parts go through `/l/{token}` (SPEC §12). */
+  trackLinks?: boolean | undefined;
+}
+
+/** The step as link tracking knows it; the trigger's subscription is the one a click engages. */
+export function trackingStep(ctx: ActionContext): TrackingStep {
+  const t = ctx.trigger;
+  return {
+    runId: ctx.runId,
+    workflowId: ctx.workflowId,
+    nodeId: ctx.nodeId,
+    stepKey: ctx.idempotencyKey,
+    test: ctx.test,
+    subscriptionId: t.entity === "subscription" ? t.entity_id : null,
+    at: ctx.now,
+  };
+}
+
+/** The tracked URLs of `urls`, or why not: a D1 failure is retryable, a setting that does not work is not. */
+export async function trackLinks(urls: string[], ctx: ActionContext, deps: NodeDeps): Promise<Tracked & { retryable?: boolean }> {
+  try {
+    return await deps.links.track(trackingStep(ctx), urls);
+  } catch (e) {
+    return { ok: false, reason: `Storing the tracked links failed: ${e instanceof Error ? e.message : String(e)}`, retryable: true };
+  }
 }
 
 export const fail = (error: string, retryable: boolean, output?: unknown): ActionResult => ({ ok: false, error, retryable, ...(output === undefined ? {} : { output }) });
@@ -99,9 +126,23 @@ export const fail = (error: string, retryable: boolean, output?: unknown): Actio
 export async function deliverEmail(email: EmailToSend, ctx: ActionContext, deps: NodeDeps): Promise<ActionResult> {
   const { from } = email;
   const messageId = await messageIdFor(ctx.idempotencyKey, from);
+  let bodies: { text: string; html?: string };
+  try {
+    bodies = renderBodies(email.format, email.body);
+  } catch (e) {
+    return fail(`The message could not be built: ${e instanceof Error ? e.message : String(e)}`, false);
+  }
+  // Links are rewritten in the parts as sent (after markdown), with the same tokens on every attempt.
+  let tracked = 0;
+  if (email.trackLinks) {
+    const urls = linksOf(bodies);
+    const t = await trackLinks(urls, ctx, deps);
+    if (!t.ok) return fail(t.reason, t.retryable ?? false);
+    bodies = { text: rewriteText(bodies.text, t.urls), ...(bodies.html === undefined ? {} : { html: rewriteHtml(bodies.html, t.urls) }) };
+    tracked = urls.length;
+  }
   let rawMessage: string;
   try {
-    const bodies = renderBodies(email.format, email.body);
     rawMessage = buildMime({ from, to: email.to, cc: email.cc, replyTo: email.replyTo, subject: email.subject, messageId, date: ctx.now, ...bodies });
   } catch (e) {
     return fail(`The message could not be built: ${e instanceof Error ? e.message : String(e)}`, false);
@@ -140,7 +181,29 @@ export async function deliverEmail(email: EmailToSend, ctx: ActionContext, deps:
   if (refused.length) return fail(`The email service refused ${refused.join(", ")}`, false, progress);
   return {
     ok: true,
-    output: { message_id: messageId, to: email.to, subject: email.subject },
+    output: { message_id: messageId, to: email.to, subject: email.subject, ...(email.trackLinks ? { tracked_links: tracked } : {}) },
     artifact: { name: "message", contentType: "message/rfc822", content: rawMessage },
   };
 }
+
+/**
+ * The preview of an email (SPEC §13): the message as it would go out — sender, recipients,
+ * subject, the HTML and text bodies rendered as deliverEmail renders them — and nothing sent.
+ * One email counts once in the impact, however many recipients it has.
+ */
+export function previewEmail(email: EmailToSend): Preview {
+  const shown = { from: email.from, to: email.to, cc: email.cc, bcc: email.bcc, subject: email.subject };
+  let bodies: { text: string; html?: string };
+  try {
+    bodies = renderBodies(email.format, email.body);
+  } catch (e) {
+    return { previewable: true, output: { ...shown, html: null, text: null }, error: `The message could not be built: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  // Tracked links are shown as written: the /l/{token} each becomes is made only when the email is sent.
+  const output = { ...shown, html: bodies.html ?? null, text: bodies.text, ...(email.trackLinks ? { track_links: true } : {}) };
+  // What later steps read: send_email's output, with a message id that says it is a preview.
+  return { previewable: true, output, stepOutput: { message_id: "<preview@preview>", to: email.to, subject: email.subject }, impact: { emails: 1 } };
+}
+
+/** A step that would fail on its input: the preview says why and shows nothing else. */
+export const wouldFail = (error: string): Promise<Preview> => Promise.resolve({ previewable: true, output: null, error });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { interpolateString, toText, type Scope } from "../definition/interpolate";
 import type { ChangeResult, ChangeSource } from "../entities/port";
 import { EntityIdSchema, type EntityKind, type EntitySnapshot } from "../entities/registry";
-import type { ActionContext, ActionResult } from "../engine/step";
+import type { ActionContext, ActionResult, PreviewContext } from "../engine/step";
 
 /* What the nodes that change a mirrored entity share (update_subscription_status, add/remove_customer_tags). */
 
@@ -66,4 +66,21 @@ export async function attempt(run: () => Promise<ActionResult>): Promise<ActionR
   } catch (err) {
     return { ok: false, error: `The entity mirror failed: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
   }
+}
+
+const Tags = z.array(z.string()).catch([]);
+
+/**
+ * The entity a preview judges a change on: the mirror's snapshot now (as execute would), else the
+ * trigger's own copy when it is that entity (a preview of an event the mirror never saw). A
+ * string says why there is none (the step would fail).
+ */
+export async function previewRead(ctx: PreviewContext, kind: EntityKind, id: string): Promise<EntitySnapshot | string> {
+  const held = await ctx.mirror?.read(kind, id);
+  if (held) return held;
+  if (ctx.trigger.entity === kind && ctx.trigger.entity_id === id) {
+    const data = z.record(z.string(), z.unknown()).safeParse(ctx.trigger.data);
+    if (data.success) return { ...data.data, id, tags: Tags.parse(data.data.tags) };
+  }
+  return `The mirror holds no ${kind} ${id} (never sent, or deleted)`;
 }

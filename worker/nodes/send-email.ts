@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { interpolate } from "../definition/interpolate";
-import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { type ActionResult, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
-import { BodyInput, deliverEmail, Email, EmailFormatSchema, fail, resolveBody, SubjectInput } from "./email-common";
+import { BodyInput, deliverEmail, Email, EmailFormatSchema, fail, previewEmail, resolveBody, SubjectInput, wouldFail } from "./email-common";
 
 /** An address, or a template that gives one at run time. */
 const Address = z
@@ -20,6 +20,8 @@ export const SendEmailConfigSchema = z.strictObject({
   subject: z.string().min(1, "Give the email a subject").max(998),
   format: EmailFormatSchema.default("text"),
   body: z.string().max(256 * 1024),
+  /** Rewrite http(s) links to `/l/{token}`: a click is counted and engages the trigger's subscription (SPEC §12). */
+  track_links: z.boolean().optional(),
 });
 export type SendEmailConfig = z.infer<typeof SendEmailConfigSchema>;
 
@@ -39,6 +41,7 @@ export const SendEmailInputSchema = z.object({
   subject: SubjectInput,
   format: EmailFormatSchema.default("text"),
   body: BodyInput,
+  track_links: z.boolean().optional(),
 });
 export type SendEmailInput = z.infer<typeof SendEmailInputSchema>;
 
@@ -59,6 +62,7 @@ export const sendEmail = defineAction({
       subject: plain(config.subject),
       format: config.format,
       body: resolveBody(config.format, config.body, scope),
+      ...(config.track_links === undefined ? {} : { track_links: config.track_links }),
     };
   },
   async execute(raw, ctx, deps): Promise<ActionResult> {
@@ -67,8 +71,16 @@ export const sendEmail = defineAction({
     const input = parsed.data;
     const from = input.from ?? deps.config.EMAIL_FROM;
     if (!Email.safeParse(from).success) return fail(`The sender ${from} is not an email address: set from or EMAIL_FROM`, false);
-    return deliverEmail({ from, to: input.to, cc: input.cc, bcc: input.bcc, replyTo: input.reply_to, subject: input.subject, format: input.format, body: input.body }, ctx, deps);
+    return deliverEmail({ from, to: input.to, cc: input.cc, bcc: input.bcc, replyTo: input.reply_to, subject: input.subject, format: input.format, body: input.body, trackLinks: input.track_links }, ctx, deps);
   },
   summary: { counters: ["emails_sent"], summarize: () => ({ emails_sent: 1 }) },
-  preview: notPreviewable,
+  /** The email as execute would build it (same checks, same sender rule), not sent. */
+  preview(raw, ctx): Promise<Preview> {
+    const parsed = SendEmailInputSchema.safeParse(raw);
+    if (!parsed.success) return wouldFail(`The email's input is invalid: ${issuesText(parsed.error)}`);
+    const input = parsed.data;
+    const from = input.from ?? ctx.config?.EMAIL_FROM ?? "";
+    if (!Email.safeParse(from).success) return wouldFail(`The sender ${from} is not an email address: set from or EMAIL_FROM`);
+    return Promise.resolve(previewEmail({ from, to: input.to, cc: input.cc, bcc: input.bcc, replyTo: input.reply_to, subject: input.subject, format: input.format, body: input.body, trackLinks: input.track_links }));
+  },
 });

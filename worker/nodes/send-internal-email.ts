@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { interpolate } from "../definition/interpolate";
-import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { type ActionResult, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
-import { BodyInput, deliverEmail, Email, EmailFormatSchema, fail, resolveBody, SubjectInput } from "./email-common";
+import { BodyInput, deliverEmail, Email, EmailFormatSchema, fail, previewEmail, resolveBody, SubjectInput, wouldFail } from "./email-common";
 
 /** The recipients are the team's (`INTERNAL_EMAILS`), never the config's: a workflow cannot email anyone else through this node. */
 export const SendInternalEmailConfigSchema = z.strictObject({
@@ -45,5 +45,18 @@ export const sendInternalEmail = defineAction({
     return deliverEmail({ from, to: [...team], cc: [], bcc: [], subject: input.subject, format: input.format, body: input.body }, ctx, deps);
   },
   summary: { counters: ["internal_emails_sent"], summarize: () => ({ internal_emails_sent: 1 }) },
-  preview: notPreviewable,
+  /** The email to the team as execute would build it, with the same checks of INTERNAL_EMAILS, not sent. */
+  preview(raw, ctx): Promise<Preview> {
+    const parsed = SendInternalEmailInputSchema.safeParse(raw);
+    if (!parsed.success) return wouldFail(`The email's input is invalid: ${issuesText(parsed.error)}`);
+    const input = parsed.data;
+    const team = ctx.config?.INTERNAL_EMAILS ?? [];
+    if (team.length === 0) return wouldFail("INTERNAL_EMAILS is empty: set it to the team's addresses, separated by commas");
+    const bad = team.filter((a) => !Email.safeParse(a).success);
+    if (bad.length > 0) return wouldFail(`INTERNAL_EMAILS holds ${bad.join(", ")}, which is not a list of email addresses`);
+    if (team.length > MAX_TEAM) return wouldFail(`INTERNAL_EMAILS lists ${team.length} addresses; at most ${MAX_TEAM}`);
+    const from = ctx.config?.EMAIL_FROM ?? "";
+    if (!Email.safeParse(from).success) return wouldFail(`The sender ${from} is not an email address: set EMAIL_FROM`);
+    return Promise.resolve(previewEmail({ from, to: [...team], cc: [], bcc: [], subject: input.subject, format: input.format, body: input.body }));
+  },
 });

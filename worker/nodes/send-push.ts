@@ -5,6 +5,8 @@ import { issuesText } from "../lib/issues";
 import { hostRefusal, parseRetryAfter } from "../lib/net";
 import { buildPushRequest, MAX_PLAINTEXT_BYTES, pushTopic, PushSubscriptionSchema, URGENCIES, type PushSubscription, type VapidKeys } from "../lib/web-push";
 import { changeSource, EntityRefConfig, resolveTarget, triggerCustomer } from "./entity-common";
+import { isHttpUrl } from "../engagement/links";
+import { trackLinks } from "./email-common";
 
 /** A link a notification opens: an http(s) URL or a path on the site that registered the service worker. */
 function linkProblem(url: string): string | undefined {
@@ -42,6 +44,8 @@ export const SendPushConfigSchema = z.strictObject({
   urgency: z.enum(URGENCIES).default("normal"),
   /** Absent: the trigger's customer. */
   customer: EntityRefConfig.optional(),
+  /** Rewrite an http(s) `url` to `/l/{token}`: a click is counted and engages the trigger's subscription (SPEC §12). */
+  track_links: z.boolean().optional(),
 });
 export type SendPushConfig = z.infer<typeof SendPushConfigSchema>;
 
@@ -69,6 +73,7 @@ export const SendPushInputSchema = z
     icon: Text.pipe(Link).optional(),
     ttl_seconds: z.int().min(0).max(2_419_200),
     urgency: z.enum(URGENCIES),
+    track_links: z.boolean().optional(),
   })
   .superRefine((input, ctx) => {
     const bytes = payloadBytes(input).byteLength;
@@ -238,14 +243,21 @@ export const sendPush = defineAction({
       ...(config.icon === undefined ? {} : { icon: text(config.icon) }),
       ttl_seconds: config.ttl_seconds,
       urgency: config.urgency,
+      ...(config.track_links === undefined ? {} : { track_links: config.track_links }),
     };
   },
   async execute(raw, ctx, deps): Promise<ActionResult> {
     const parsed = SendPushInputSchema.safeParse(raw);
     if (!parsed.success) return { ok: false, error: `The push's input is invalid: ${issuesText(parsed.error)}`, retryable: false };
-    const input = parsed.data;
+    let input = parsed.data;
     const vapid = deps.config.VAPID;
     if (!vapid.ok) return { ok: false, error: vapid.reason, retryable: false };
+    // A relative url is the storefront's own page: only an absolute http(s) one can go through /l/.
+    if (input.track_links && input.url !== undefined && isHttpUrl(input.url)) {
+      const t = await trackLinks([input.url], ctx, deps);
+      if (!t.ok) return { ok: false, error: t.reason, retryable: t.retryable ?? false };
+      input = { ...input, url: t.urls.get(input.url) ?? input.url };
+    }
 
     let customer: unknown;
     try {
@@ -308,12 +320,16 @@ export const sendPush = defineAction({
   summary: { counters: ["pushes_sent"], summarize: (output) => ({ pushes_sent: OutputSchema.safeParse(output).data?.sent ?? 0 }) },
   async preview(raw, ctx): Promise<Preview> {
     const parsed = SendPushInputSchema.safeParse(raw);
-    if (!parsed.success) return { previewable: false, reason: `The push's input is invalid: ${issuesText(parsed.error)}` };
+    if (!parsed.success) return { previewable: true, output: null, error: `The push's input is invalid: ${issuesText(parsed.error)}` };
     const input = parsed.data;
     // The trigger's own snapshot when it is this customer; else the mirror's, when the preview may read it.
     const own = ctx.trigger.entity === "customer" && ctx.trigger.entity_id === input.customer ? ctx.trigger.data : undefined;
     const customer = own ?? (await ctx.mirror?.read("customer", input.customer));
     const recipients = customer === undefined ? null : subscriptionsOf(customer).valid.length;
-    return { previewable: true, output: { ...pushPayload(input), url: input.url ?? null, customer_id: input.customer, recipients } };
+    const output = { ...pushPayload(input), url: input.url ?? null, customer_id: input.customer, recipients };
+    // As execute: a customer without a push subscription fails the step (unknown when the preview reads no mirror).
+    if (recipients === 0) return { previewable: true, output, error: `Customer ${input.customer} has no push subscriptions` };
+    // One notification per browser; later steps read an output as if every one took it.
+    return { previewable: true, output, stepOutput: { sent: recipients ?? 1, removed: 0, failed: 0 }, impact: { pushes: recipients ?? 1 } };
   },
 });

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { EntityIdSchema } from "../entities/registry";
 import { SUBSCRIPTION_STATUSES, transition, type SubscriptionStatus } from "../entities/subscription-lifecycle";
-import { type ActionResult, defineAction, notPreviewable } from "../engine/step";
+import { type ActionResult, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
-import { attempt, changeOutcome, changeSource, EntityRefConfig, resolveTarget, triggerSubscription } from "./entity-common";
+import { attempt, changeOutcome, changeSource, EntityRefConfig, previewRead, resolveTarget, triggerSubscription } from "./entity-common";
 
 const StatusSchema = z.enum(SUBSCRIPTION_STATUSES);
 
@@ -66,5 +66,19 @@ export const updateSubscriptionStatus = defineAction({
       );
     });
   },
-  preview: notPreviewable,
+  /** The change as it would be judged on the mirror's snapshot now: `{subscription_id, from, to, legal}`; illegal would fail. */
+  async preview(raw, ctx): Promise<Preview> {
+    const parsed = UpdateSubscriptionStatusInputSchema.safeParse(raw);
+    if (!parsed.success) return { previewable: true, output: null, error: `Invalid input: ${issuesText(parsed.error)}` };
+    const { status: to, subscription: id } = parsed.data;
+    const current = await previewRead(ctx, "subscription", id);
+    if (typeof current === "string") return { previewable: true, output: null, error: current };
+    const from = StatusSchema.safeParse(current.status);
+    if (!from.success) return { previewable: true, output: { subscription_id: id, from: current.status ?? null, to, legal: false }, error: `Subscription ${id} has the status ${JSON.stringify(current.status)}, which is not one of ${SUBSCRIPTION_STATUSES.join(", ")}` };
+    const t = transition(from.data, to);
+    const output = { subscription_id: id, from: from.data, to, legal: t.legal };
+    if (!t.legal) return { previewable: true, output, error: `Subscription ${id} cannot become ${to}: ${t.reason}` };
+    const stepOutput: UpdateSubscriptionStatusOutput = { subscription_id: id, from: from.data, to };
+    return { previewable: true, output, stepOutput };
+  },
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { batch, sortUtf8 } from "../db/sql";
+import { batch, prepare, sortUtf8 } from "../db/sql";
 import { issuesText } from "../lib/issues";
 import { buildLines, diffLines, itemKey, SCORE_MATCHING, transferKey, type HeldLine, type Rules, type VariantPrice } from "./lines";
 import type { Plan } from "./plan";
@@ -7,7 +7,7 @@ import { LEVELS, type Level } from "./plan";
 import { getPlan, heldTransfersStatement, parseHeldLines, parseVariantPrices, variantPricesStatement, writeLines } from "./plan-store";
 import { CountsSchema, type AddItemsInput, type AddItemsJob, type AddItemsOutcome, type AddItemsOutput, type Counts } from "./port";
 import { CursorSchema, levelRank, Pager } from "./selection";
-import type { ItemRow, Probes, Selection } from "./selection-sql";
+import { parseWaitlist, waitingFor, waitlistCounts, type ItemRow, type Probes, type Selection, type Waitlist } from "./selection-sql";
 import type { Candidate } from "./strategies";
 
 /**
@@ -98,7 +98,7 @@ export function rulesFor(plan: Plan, input: AddItemsInput): Rules {
  * Which items' recommendation (the decision vector) the strategies in play read: score matching
  * orders only the shops short of target by it.
  */
-function recommendationsNeeded(rules: Rules): Probes["rec"] {
+export function recommendationsNeeded(rules: Rules): Probes["rec"] {
   if (rules.kind === "transfer_score") return "deficit";
   if (rules.quantity.strategy === "score") return "all";
   return rules.kind === "markdown" && rules.discount.strategy !== "fixed" ? "all" : "none";
@@ -182,7 +182,7 @@ export async function selectionFor(d1: D1Database, input: AddItemsInput, plan: P
   return { level, ids, root, tags: input.filter.tags, shops, below };
 }
 
-const toCandidate = (r: ItemRow): Candidate => ({
+export const toCandidate = (r: ItemRow): Candidate => ({
   id: r.id,
   variant_id: r.variant_id,
   shop_id: r.shop_id,
@@ -191,6 +191,11 @@ const toCandidate = (r: ItemRow): Candidate => ({
   target: r.target,
   rec: r.rec ? { score: r.rec[0], quantity: r.rec[1], discount_percent: r.rec[2] } : null,
 });
+
+/** Sets each candidate's `waiting` (the waitlist strategy's input). */
+function withWaitlist(candidates: Candidate[], waitlist: Waitlist): void {
+  for (const c of candidates) c.waiting = waitingFor(waitlist, c.variant_id, c.shop_id);
+}
 
 function heldFromProbes(rows: readonly ItemRow[], rules: Rules): Map<string, HeldLine> {
   const held = new Map<string, HeldLine>();
@@ -282,13 +287,18 @@ async function onePage(
     const variants = [...new Set(candidates.map((c) => c.variant_id))];
     let prices: Map<string, VariantPrice> | undefined = page.prices;
     let transfers: HeldLine[] = [];
-    if (variants.length > 0 && ((rules.kind === "markdown" && !prices) || rules.kind === "transfer_score")) {
-      const [res] = await batch(d1, [
-        rules.kind === "markdown" ? variantPricesStatement(d1, variants) : heldTransfersStatement(d1, state.plan_id, variants),
+    // What the page's lines need besides the items, read in one batch: prices or held transfers, and the waitlist.
+    const side = variants.length > 0 && ((rules.kind === "markdown" && !prices) || rules.kind === "transfer_score");
+    const waitlisted = variants.length > 0 && rules.kind !== "transfer_score" && rules.quantity.strategy === "waitlist";
+    if (side || waitlisted) {
+      const results = await batch(d1, [
+        ...(side ? [rules.kind === "markdown" ? variantPricesStatement(d1, variants) : heldTransfersStatement(d1, state.plan_id, variants)] : []),
+        ...(waitlisted ? [prepare(d1, waitlistCounts(variants))] : []),
       ]);
-      statements += 1;
-      if (rules.kind === "markdown") prices = parseVariantPrices(res!);
-      else transfers = parseHeldLines(res!);
+      statements += results.length;
+      if (side && rules.kind === "markdown") prices = parseVariantPrices(results[0]!);
+      else if (side) transfers = parseHeldLines(results[0]!);
+      if (waitlisted) withWaitlist(candidates, parseWaitlist(results.at(-1)!.results));
     }
     const built = buildLines(rules, candidates, prices);
     const held = rules.kind === "transfer_score" ? new Map(transfers.map((t) => [t.key, t])) : heldFromProbes(page.items, rules);
@@ -296,7 +306,15 @@ async function onePage(
     let applied = true;
     if (diff.writes.length > 0 || diff.removes.length > 0) {
       if (!page.plan) throw new PlanningError(`Plan ${state.plan_id} is gone`);
-      const w = await writeLines(d1, { planId: state.plan_id, token: page.plan.write_token, diff, runId: ctx.runId, nodeId: ctx.nodeId, now: ctx.now });
+      const w = await writeLines(d1, {
+        planId: state.plan_id,
+        token: page.plan.write_token,
+        diff,
+        runId: ctx.runId,
+        nodeId: ctx.nodeId,
+        test: ctx.test,
+        now: ctx.now,
+      });
       statements += w.statements;
       applied = w.applied;
     }

@@ -9,3 +9,5 @@ export function planningPort(d1: D1Database): PlanningPort {
     addItems: (input, job) => addItems(input, job, { db: d1 }),
   };
 }
+
+export { planningReadPort } from "./preview";

@@ -118,6 +118,7 @@ export async function listPlanItems(d1: D1Database, planId: string, opts: { limi
       strategy: r.strategy,
       score: r.score,
       run_id: r.runId,
+      test: r.test,
     }),
   }));
 }
@@ -205,6 +206,8 @@ export interface WriteLines {
   diff: Diff;
   runId: string;
   nodeId: string;
+  /** Written by a test run: the lines are test data (the last writer of a line decides, like run_id). */
+  test: boolean;
   now: Date;
 }
 
@@ -236,15 +239,15 @@ export async function writeLines(d1: D1Database, w: WriteLines): Promise<{ appli
       prepare(
         d1,
         sql`INSERT INTO plan_items (plan_id, line_key, inventory_item_id, variant_id, shop_id, quantity, from_shop_id, to_shop_id,
-            discount_percent, markdown_date, strategy, score, run_id, node_id, created_at, updated_at)
+            discount_percent, markdown_date, strategy, score, run_id, node_id, test, created_at, updated_at)
           SELECT ${w.planId}, v.column1->>0, v.column1->>1, v.column1->>2, v.column1->>3, v.column1->>4, v.column1->>5, v.column1->>6,
-            v.column1->>7, v.column1->>8, v.column1->>9, v.column1->>10, ${w.runId}, ${w.nodeId}, ${at}, ${at}
+            v.column1->>7, v.column1->>8, v.column1->>9, v.column1->>10, ${w.runId}, ${w.nodeId}, ${w.test ? 1 : 0}, ${at}, ${at}
           FROM (VALUES ${values}) v
           WHERE ${mine}
           ON CONFLICT (plan_id, line_key) DO UPDATE SET inventory_item_id = excluded.inventory_item_id, variant_id = excluded.variant_id,
             shop_id = excluded.shop_id, quantity = excluded.quantity, from_shop_id = excluded.from_shop_id, to_shop_id = excluded.to_shop_id,
             discount_percent = excluded.discount_percent, markdown_date = excluded.markdown_date, strategy = excluded.strategy,
-            score = excluded.score, run_id = excluded.run_id, node_id = excluded.node_id, updated_at = excluded.updated_at`,
+            score = excluded.score, run_id = excluded.run_id, node_id = excluded.node_id, test = excluded.test, updated_at = excluded.updated_at`,
       ),
     );
   }

@@ -51,5 +51,7 @@ export const PlanItemSchema = z.object({
   strategy: z.string().nullable(),
   score: z.number().nullable(),
   run_id: z.string().nullable(),
+  /** Written by a test run (`POST /api/workflows/{id}/test`): test data, not a line to act on. */
+  test: z.boolean(),
 });
 export type PlanItem = z.infer<typeof PlanItemSchema>;

@@ -34,6 +34,8 @@ export interface AddItemsInput {
 export interface AddItemsJob {
   runId: string;
   nodeId: string;
+  /** A test run: the lines it writes are marked as test data. */
+  test: boolean;
   now: Date;
   /** Aborted at the step's timeout: the work stops at the next page and saves a checkpoint. */
   signal: AbortSignal;
@@ -77,4 +79,57 @@ export interface PlanningPort {
   createOrGetPlan(plan: NewPlan, origin: { runId: string; stepKey: string }, now: Date): Promise<{ plan: Plan; created: boolean }>;
   /** One invocation of add_items_to_plan: to the end, or to a checkpoint when its budget is spent. */
   addItems(input: AddItemsInput, job: AddItemsJob): Promise<AddItemsOutcome>;
+}
+
+/** One line a preview would add (SPEC §13), with its value at cost and at retail. */
+export interface PreviewLine {
+  inventory_item_id: string;
+  variant_id: string;
+  shop_id: string;
+  quantity: number;
+  from_shop_id: string | null;
+  to_shop_id: string | null;
+  discount_percent: number | null;
+  markdown_date: string | null;
+  strategy: string;
+  /** The variant's cost and price (the product's when the variant has none); null when unknown. */
+  unit_cost: number | null;
+  unit_price: number | null;
+  /** units × cost; units × price (less the line's discount, for a markdown). Unknown prices count 0. */
+  cost_value: number;
+  retail_value: number;
+}
+
+export interface PreviewTotals {
+  lines: number;
+  units: number;
+  cost_value: number;
+  retail_value: number;
+  /** retail_value − cost_value. */
+  margin: number;
+}
+
+/** What add_items_to_plan would do, nothing written: the first lines, the totals, and the totals per shop (the receiving one). */
+export interface ItemsPreview {
+  candidates: number;
+  skipped: number;
+  /** The first PREVIEW_LINES lines, in selection order. */
+  lines: PreviewLine[];
+  totals: PreviewTotals;
+  shops: (PreviewTotals & { shop_id: string })[];
+}
+
+/** The plan a preview adds to: a stored one, or the one create_or_get_plan would create (id `PREVIEW-…`, nothing held). */
+export type PreviewPlan = Pick<Plan, "id" | "kind" | "name" | "status" | "deadline" | "shops">;
+
+/**
+ * The planning reads of a preview (worker/planning/preview.ts implements it on D1). It has no
+ * method that writes, so a preview given this port cannot change a plan.
+ */
+export interface PlanningReadPort {
+  /** The open plan of this kind and name: the one create_or_get_plan would reuse. */
+  openPlan(kind: PlanKind, name: string): Promise<Plan | undefined>;
+  plan(id: string): Promise<Plan | undefined>;
+  /** add_items_to_plan's selection and strategies over the mirror; an error when the step would fail. */
+  previewItems(input: AddItemsInput, plan: PreviewPlan, trigger: Scope["trigger"]): Promise<ItemsPreview | { error: string }>;
 }

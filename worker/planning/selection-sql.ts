@@ -121,3 +121,42 @@ export function itemColumns(p: Probes): SQL {
 
 /** Items in variant order, so that a page can end on a whole variant. */
 export const ITEM_ORDER = sql`ORDER BY i.variant_id, i.shop_id, i.id`;
+
+/**
+ * Pending back-in-stock subscriptions of these variants, per variant and shop (shop null: a
+ * subscription for any shop), for the `waitlist` quantity strategy. One statement per page: each
+ * variant is a seek on subscriptions_variant_status (variant_id, status), so only the variant's
+ * pending subscriptions are read, once each, however many shops the page holds. CROSS JOIN keeps
+ * json_each outside, as in plan-store.ts heldTransfersStatement.
+ */
+export function waitlistCounts(variantIds: readonly string[]): SQL {
+  return sql`SELECT s.variant_id AS variant_id, s.shop_id AS shop_id, count(*) AS n
+    FROM json_each(${jsonList(variantIds)}) j CROSS JOIN subscriptions s ON s.variant_id = j.value AND s.status = 'pending'
+    WHERE s.deleted = 0 GROUP BY s.variant_id, s.shop_id`;
+}
+
+const WaitlistRowSchema = z.object({ variant_id: z.string(), shop_id: z.string().nullable(), n: z.int() });
+
+/** Pending subscriptions by variant, then shop ("" for those without a shop). */
+export type Waitlist = Map<string, Map<string, number>>;
+
+export function parseWaitlist(rows: unknown[]): Waitlist {
+  const out: Waitlist = new Map();
+  for (const r of z.array(WaitlistRowSchema).parse(rows)) {
+    const shops = out.get(r.variant_id) ?? new Map<string, number>();
+    shops.set(r.shop_id ?? "", r.n);
+    out.set(r.variant_id, shops);
+  }
+  return out;
+}
+
+/**
+ * Who waits for an item (SPEC §12): its variant's pending subscriptions in its shop, plus those in
+ * no shop — a customer who waits for the size anywhere counts for every shop the plan restocks.
+ */
+export function waitingFor(waitlist: Waitlist, variantId: string, shopId: string): number {
+  const shops = waitlist.get(variantId);
+  if (!shops) return 0;
+  // Shop ids are never empty (worker/entities/registry.ts), so "" cannot collide with one.
+  return (shops.get(shopId) ?? 0) + (shops.get("") ?? 0);
+}

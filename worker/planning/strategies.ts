@@ -19,12 +19,18 @@ export interface Candidate {
   on_order: number;
   target: number;
   rec: Recommendation | null;
+  /**
+   * Pending back-in-stock subscriptions waiting for this item: those of its variant in its shop
+   * plus those of its variant in no shop (SPEC §12). Read only for the `waitlist` strategy.
+   */
+  waiting?: number | undefined;
 }
 
 export type QuantityStrategy =
   | { strategy: "fixed"; quantity: number }
   | { strategy: "fill_to_target"; target?: number | undefined }
-  | { strategy: "score"; min_score: number };
+  | { strategy: "score"; min_score: number }
+  | { strategy: "waitlist"; factor: number };
 
 export type DiscountStrategy =
   | { strategy: "fixed"; percent: number }
@@ -40,7 +46,19 @@ export function quantityFor(strategy: QuantityStrategy, item: Candidate): number
       return Math.max(0, (strategy.target ?? item.target) - item.on_hand - item.on_order);
     case "score":
       return item.rec && item.rec.score >= strategy.min_score ? (item.rec.quantity ?? 0) : 0;
+    case "waitlist":
+      return waitlistQuantity(item.waiting ?? 0, strategy.factor, item.on_order);
   }
+}
+
+/**
+ * The `waitlist` strategy (SPEC §12): `waiting × factor − on_order`, rounded up, never below 0 —
+ * what is already on order serves the first of those waiting. Binary noise is removed before
+ * rounding up (100 × 1.1 is 110.00000000000001 in floating point, and means 110 units, not 111).
+ */
+export function waitlistQuantity(waiting: number, factor: number, onOrder: number): number {
+  const wanted = Number((waiting * factor - onOrder).toFixed(9));
+  return Math.max(0, Math.ceil(wanted));
 }
 
 /** Units above target that a shop can give away (`on_hand − target`, on order not counted). */

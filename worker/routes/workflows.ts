@@ -28,6 +28,7 @@ import { definitionBody, WorkflowDefinition } from "./components";
 import { EntityKindSchema, getEntity } from "../entities";
 import { readRelated } from "../entities/related-read";
 import { EventKindSchema } from "../definition/common";
+import { previewApp } from "./preview";
 
 const Workflow = WorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("Workflow");
 const SavedWorkflow = SavedWorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("SavedWorkflow");
@@ -41,6 +42,8 @@ const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { nam
 const notFound = { 404: errorResponse("No workflow has this id") };
 
 export const workflowsApp = router();
+// POST /{id}/preview lives in routes/preview.ts (SPEC §13).
+workflowsApp.route("/", previewApp);
 
 /** Issues that keep a valid definition from running: today, credentials that do not exist. */
 export function activationIssues(env: Env, def: Definition): Issue[] {

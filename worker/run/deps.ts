@@ -5,6 +5,7 @@ import { secretForms } from "../lib/redact";
 import { mirrorPort } from "../entities/mirror-port";
 import { planningPort } from "../planning";
 import { discountsPort } from "../discounts";
+import { linksPort } from "../engagement/store";
 
 /** What a step is executed with: the deps its action may touch, and the secrets to keep out of its record. */
 export interface StepDeps {
@@ -33,6 +34,8 @@ export function stepDeps(env: Env): StepDeps {
         // Codes are derived with a key from EVENTS_SECRET, which every deployment has (discounts/code.ts).
         discounts: discountsPort(env.DB, cfg.EVENTS_SECRET),
         mirror: mirrorPort(env.DB),
+        // Link tokens are keyed from EVENTS_SECRET too (engagement/tokens.ts).
+        links: linksPort(env.DB, cfg.EVENTS_SECRET, cfg.PUBLIC_URL),
       },
       // The VAPID private key too: nothing a push service echoes may carry it into a record.
       secretForms: secretForms([...cfg.credentials.values(), ...(cfg.VAPID.ok ? [cfg.VAPID.keys.privateKey] : [])]),

@@ -4,7 +4,7 @@ import { DefinitionSchema, type Definition } from "../contract/definition";
 import type { WorkflowRecord } from "../contract/workflow";
 import { triggerIndex, workflows, workflowVersions } from "../db/schema";
 import { db, type Db } from "../db/sql";
-import { indexTags } from "../definition/trigger";
+import { indexEntity, indexTags } from "../definition/trigger";
 import type { WorkflowStatus } from "../definition/workflow-status";
 import { newId } from "../lib/ids";
 
@@ -102,7 +102,7 @@ async function compareAndSet(
     // The tags travel as one JSON array, so any number of them binds a fixed number of parameters.
     const tags = JSON.stringify(indexTags(def.trigger));
     batch.push(
-      d.insert(triggerIndex).select(sql`SELECT ${def.trigger.entity}, value, ${id}, ${next.version} FROM json_each(${tags}) WHERE ${unchanged}`),
+      d.insert(triggerIndex).select(sql`SELECT ${indexEntity(def.trigger)}, value, ${id}, ${next.version} FROM json_each(${tags}) WHERE ${unchanged}`),
     );
   }
   if (next.version !== current.version) {

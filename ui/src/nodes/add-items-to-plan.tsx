@@ -5,7 +5,7 @@ import { ChipsField } from "../components/common/collection-fields";
 import { humanize, type ConfigOf, type NodeInput } from "../lib/catalog";
 import { count } from "../lib/util";
 import { PlanLink } from "./plan-link";
-import type { NodeFormProps, NodeUi } from "./types";
+import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
 
 /** The kind of the plan an "add items" step writes to, when it names an earlier plan step. */
 function referencedPlanKind(m: Builder, plan: unknown): string | null {
@@ -69,12 +69,31 @@ function ItemsForm({ b, m }: NodeFormProps) {
             { value: "fixed", label: "Fixed quantity per item" },
             { value: "fill_to_target", label: "Fill to target (target − on hand − on order)" },
             { value: "score", label: "Recommended quantity (by score)" },
+            { value: "waitlist", label: "Waitlist (customers waiting for the size × factor − on order)" },
           ]}
-          onSelect={(v) => b.set(["config", "quantity"], v === "fixed" ? { strategy: v, quantity: 1 } : v === "score" ? { strategy: v, min_score: 0.5 } : { strategy: v })}
+          onSelect={(v) =>
+            b.set(
+              ["config", "quantity"],
+              v === "fixed" ? { strategy: v, quantity: 1 } : v === "score" ? { strategy: v, min_score: 0.5 } : v === "waitlist" ? { strategy: v, factor: 1 } : { strategy: v },
+            )
+          }
         />
         {quantity === "fixed" && <NumberField b={b} path={["config", "quantity", "quantity"]} label="Quantity per item" min={1} />}
         {quantity === "fill_to_target" && <NumberField b={b} path={["config", "quantity", "target"]} label="Target (optional)" min={0} placeholder="Each item's own target" hint="Overrides the item's target when set." />}
         {quantity === "score" && <NumberField b={b} path={["config", "quantity", "min_score"]} label="Minimum score (0–1)" min={0} max={1} step={0.05} integer={false} hint="Only items whose recommendation scores at least this are added." />}
+        {quantity === "waitlist" && (
+          <NumberField
+            b={b}
+            path={["config", "quantity", "factor"]}
+            label="Units per waiting customer"
+            min={0.01}
+            max={100}
+            step={0.1}
+            integer={false}
+            placeholder="1"
+            hint="Counts the size's pending back-in-stock subscriptions in the item's shop and those for any shop; rounded up."
+          />
+        )}
         <p class="hint">Items whose quantity comes out as 0 are skipped.</p>
       </fieldset>
       {showMatching && (
@@ -137,6 +156,20 @@ function ItemsForm({ b, m }: NodeFormProps) {
   );
 }
 
+/** The run view: a link to the plan, and for a test run that its lines are test data. */
+function ItemsRunDetail(props: NodeRunDetailProps) {
+  return (
+    <>
+      <PlanLink {...props} />
+      {props.run.test && props.step.status === "succeeded" && (
+        <p class="hint">
+          <span class="badge tone-warn">Test data</span> A test run wrote these lines: the plan shows them with a “test” badge and the API with <code>test: true</code>.
+        </p>
+      )}
+    </>
+  );
+}
+
 export const addItemsToPlan: NodeUi<"add_items_to_plan"> = {
   label: "Add items to plan",
   hint: "Pick inventory items and add them with a quantity strategy",
@@ -157,12 +190,20 @@ export const addItemsToPlan: NodeUi<"add_items_to_plan"> = {
   },
   summary(c) {
     const q = c.quantity;
-    const qty = !q ? "" : q.strategy === "fixed" ? `${q.quantity ?? "?"} each` : q.strategy === "fill_to_target" ? "fill to target" : `recommended quantity (score ≥ ${q.min_score ?? 0})`;
+    const qty = !q
+      ? ""
+      : q.strategy === "fixed"
+        ? `${q.quantity ?? "?"} each`
+        : q.strategy === "fill_to_target"
+          ? "fill to target"
+          : q.strategy === "waitlist"
+            ? `${q.factor ?? 1} per waiting customer`
+            : `recommended quantity (score ≥ ${q.min_score ?? 0})`;
     const from = c.filter?.from_trigger ? `the trigger's ${humanize(c.filter.entity)}` : `${humanize(c.filter?.entity ?? "")} items`;
     return `Add ${from}: ${qty}`;
   },
   Form: ItemsForm,
-  RunDetail: PlanLink,
+  RunDetail: ItemsRunDetail,
   counters: [
     { key: "items_added", text: (n) => `${count(n, "item")} added`, short: (n) => `${n} added` },
     { key: "items_skipped", text: (n) => `${n} skipped`, short: (n) => `${n} skipped` },

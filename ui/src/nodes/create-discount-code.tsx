@@ -4,7 +4,7 @@ import { NumberField, SelectField, TextField } from "../components/common/fields
 import type { ConfigOf } from "../lib/catalog";
 import { dateText } from "../lib/summary";
 import { count } from "../lib/util";
-import type { NodeFormProps, NodeUi } from "./types";
+import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
 
 type Config = ConfigOf<"create_discount_code">;
 
@@ -49,6 +49,24 @@ function DiscountForm({ b }: NodeFormProps) {
   );
 }
 
+/** The run view: the code made, and for a test run that it is test data. */
+function CodeRunDetail({ run, step }: NodeRunDetailProps) {
+  const out = step.output as { code?: unknown } | null | undefined;
+  const code = out && typeof out === "object" && typeof out.code === "string" ? out.code : null;
+  if (step.status !== "succeeded" || code === null) return null;
+  return (
+    <p class="hint">
+      Code <code>{code}</code>
+      {run.test && (
+        <>
+          {" "}
+          <span class="badge tone-warn">Test data</span> made by a test run: <code>GET /api/discount-codes?test=true</code> lists such codes.
+        </>
+      )}
+    </p>
+  );
+}
+
 /** "10% off" or "5 EUR off". */
 const offText = (c: Config) => (c.type === "amount" ? `${c.value ?? "?"} ${c.currency ?? ""} off`.replace("  ", " ") : `${c.value ?? "?"}% off`);
 
@@ -65,6 +83,7 @@ export const createDiscountCode: NodeUi<"create_discount_code"> = {
       .filter(Boolean)
       .join(", "),
   Form: DiscountForm,
+  RunDetail: CodeRunDetail,
   counters: [
     { key: "discount_codes_created", text: (n) => `${count(n, "discount code")} created`, short: (n) => count(n, "code") },
   ],

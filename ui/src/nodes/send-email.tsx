@@ -1,9 +1,10 @@
 import { createModel, signal, useModel } from "@preact/signals";
 import { api, describeError } from "../api";
 import { ChipsField } from "../components/common/collection-fields";
-import { SelectField, TextField } from "../components/common/fields";
+import { CheckboxField, SelectField, TextField } from "../components/common/fields";
 import { Dialog, ErrorNote, Loading } from "../components/common/ui";
 import { count, downloadText } from "../lib/util";
+import { TrackedLinksView } from "./tracked-links";
 import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
 
 function EmailForm({ b }: NodeFormProps) {
@@ -17,6 +18,12 @@ function EmailForm({ b }: NodeFormProps) {
         <TextField b={b} path={["config", "reply_to"]} label="Reply to (optional)" optional />
       </div>
       <MessageFields b={b} />
+      <CheckboxField
+        b={b}
+        path={["config", "track_links"]}
+        label="Track links"
+        hint="Links to http(s) pages go through /l/… : a click is counted (GET /api/runs/{id}/clicks) and moves the trigger's subscription from delivered to engaged."
+      />
     </>
   );
 }
@@ -76,6 +83,9 @@ const SentEmail = createModel((runId: string, nodeId: string) => {
   };
 });
 
+/** send_email's output names how many links it tracked (track_links). */
+const hasTrackedLinks = (output: unknown) => typeof output === "object" && output !== null && "tracked_links" in output && Number(output.tracked_links) > 0;
+
 /** The run view of an email step: the sent message, rendered or raw. */
 export function SentEmailView({ run, step }: NodeRunDetailProps) {
   const m = useModel(() => new SentEmail(run.id, step.node_id));
@@ -97,6 +107,7 @@ export function SentEmailView({ run, step }: NodeRunDetailProps) {
         <ErrorNote error={m.view.error.value} />
         {html !== null && <iframe class="email-frame" title={`Rendered email from step ${step.node_id}`} sandbox="" srcdoc={html} />}
       </Dialog>
+      {hasTrackedLinks(step.output) && <TrackedLinksView runId={run.id} nodeId={step.node_id} />}
     </>
   );
 }

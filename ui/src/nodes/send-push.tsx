@@ -1,7 +1,8 @@
-import { NumberField, SelectField, TextField } from "../components/common/fields";
+import { CheckboxField, NumberField, SelectField, TextField } from "../components/common/fields";
 import type { ConfigOf } from "../lib/catalog";
 import { count } from "../lib/util";
 import { TargetField } from "./entity-change";
+import { TrackedLinksView } from "./tracked-links";
 import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
 
 type Urgency = NonNullable<ConfigOf<"send_push">["urgency"]>;
@@ -28,6 +29,12 @@ function PushForm(props: NodeFormProps) {
         <NumberField b={b} path={["config", "ttl_seconds"]} label="Keep for an offline browser (seconds)" min={0} max={2_419_200} placeholder="86400 (a day)" />
         <SelectField b={b} path={["config", "urgency"]} label="Urgency" value={(b.get(["config", "urgency"]) as Urgency | undefined) ?? "normal"} options={URGENCIES.map((u) => ({ value: u, label: URGENCY_LABELS[u] }))} />
       </div>
+      <CheckboxField
+        b={b}
+        path={["config", "track_links"]}
+        label="Track the link"
+        hint="An http(s) link opens through /l/… : a click is counted and moves the trigger's subscription from delivered to engaged."
+      />
       <TargetField {...props} kind="customer" />
       <p class="hint">
         Sent to every browser the customer allowed notifications in (its <code>push_subscriptions</code>), encrypted for each one. A browser the push service reports
@@ -38,7 +45,7 @@ function PushForm(props: NodeFormProps) {
   );
 }
 
-const OutputView = ({ step }: NodeRunDetailProps) => {
+const OutputView = ({ run, step }: NodeRunDetailProps) => {
   const out = step.output;
   if (!out || typeof out !== "object") return null;
   const n = (k: string) => {
@@ -46,9 +53,14 @@ const OutputView = ({ step }: NodeRunDetailProps) => {
     return typeof v === "number" ? v : 0;
   };
   return (
-    <p>
-      Pushed to {count(n("sent"), "browser")}; {count(n("removed"), "gone subscription")} removed from the customer; {n("failed")} refused.
-    </p>
+    <>
+      <p>
+        Pushed to {count(n("sent"), "browser")}; {count(n("removed"), "gone subscription")} removed from the customer; {n("failed")} refused.
+      </p>
+      {step.input !== null && typeof step.input === "object" && "track_links" in step.input && step.input.track_links === true && (
+        <TrackedLinksView runId={run.id} nodeId={step.node_id} />
+      )}
+    </>
   );
 };
 

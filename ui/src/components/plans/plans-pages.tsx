@@ -201,6 +201,11 @@ export function PlanPage({ id }: { id: string }) {
                     </Link>
                   ) : (
                     "—"
+                  )}{" "}
+                  {i.test && (
+                    <span class="badge tone-warn" title="Written by a test run: test data, not a line to act on">
+                      test
+                    </span>
                   )}
                 </td>
               </tr>
