@@ -7,7 +7,12 @@ const list = (xs: readonly string[], joiner = "or") => (xs.length <= 1 ? xs.join
 
 /** "When an inventory item is created or updated · tagged any of sneakers · not discontinued · 1 condition". */
 export function triggerSummary(t: TriggerInput | Trigger): string {
-  const parts = [`When ${withArticle(t.entity)} is ${list(t.events ?? ["created", "updated"])}`];
+  const events = (t.events ?? ["created", "updated"]).map((e) => (e === "back_in_stock" ? "back in stock" : e));
+  const parts = [`When ${withArticle(t.entity)} is ${list(events)}`];
+  const restock = (t as { restock?: { min_stock?: number; per_unit?: number; wave_minutes?: number } }).restock;
+  if (restock) {
+    parts.push(restock.per_unit ? `${restock.per_unit} per unit every ${restock.wave_minutes ?? 60} min` : "all at once");
+  }
   const inc = t.tags?.include ?? [];
   const exc = t.tags?.exclude ?? [];
   if (inc.length) parts.push(`tagged ${inc.length > 1 ? `${t.tags?.match === "all" ? "all" : "any"} of ` : ""}${inc.join(", ")}`);
