@@ -6,6 +6,8 @@ import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { startSink } from "../support/sink.ts";
 import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, waitUntil } from "./harness.mjs";
+import "./preview.test.mjs"; // the builder's preview panel (its own product and browser)
+import "./back-in-stock.test.mjs"; // the back-in-stock page (its own product and browser)
 
 const SHOTS = "test/e2e/screenshots";
 const stamp = Date.now().toString(36);

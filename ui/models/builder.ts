@@ -6,9 +6,10 @@ import { flowEdits } from "./flow-edits";
 import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { loadWhileSignedIn } from "./session";
+import { createPreview } from "./preview";
 import { createTestRun, type TestForm } from "./test-run";
 
-export type SidePanel = "inspector" | "versions" | "json" | "test";
+export type SidePanel = "inspector" | "versions" | "json" | "test" | "preview";
 export type Selection = "trigger" | "workflow" | (string & {});
 
 /** A question before a step that cannot be undone (archive, remove a condition with its branches). */
@@ -345,6 +346,8 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     },
   });
 
+  const preview = createPreview({ workflowId: () => data.workflow.peek()?.id ?? null, trigger: () => data.draft.peek().trigger, dirty: () => dirty.peek(), save });
+
   return {
     data,
     view,
@@ -353,6 +356,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     status,
     readOnly,
     test,
+    preview,
     reload: () => load(),
     loadCredentials,
     select(sel: Selection) {

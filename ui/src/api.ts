@@ -5,6 +5,7 @@
  * callers show it, never swallow it.
  */
 import type {
+  BackInStockSummary,
   Credentials,
   Definition,
   DefinitionInput,
@@ -20,6 +21,7 @@ import type {
   PlanItem,
   PlanKind,
   PlanStatus,
+  RestockEpisode,
   RunClicks,
   RunListItem,
   RunRecord,
@@ -39,8 +41,11 @@ import type {
   WorkflowStatus,
   WorkflowVersion,
 } from "../../worker/contract";
+import type { MatchingNowPreview, PreviewAnswer, PreviewImpactBody, PreviewRequest, PreviewStep, RunPreview } from "../../worker/contract";
+export type { MatchingNowPreview, PreviewAnswer, PreviewImpactBody, PreviewRequest, PreviewStep, RunPreview };
 
 export type {
+  BackInStockSummary,
   Definition,
   DefinitionInput,
   EntityKind,
@@ -52,6 +57,7 @@ export type {
   PlanItem,
   PlanKind,
   PlanStatus,
+  RestockEpisode,
   RunListItem,
   RunStatus,
   RunSummary,
@@ -193,6 +199,8 @@ export const api = {
   validate: (def: unknown) => json<Validation>("POST", "/workflows/validate", { body: def }),
   credentials: () => json<Credentials>("GET", "/credentials"),
   startTest: (id: string, event: TestEvent) => json<TestRunStarted>("POST", `/workflows/${enc(id)}/test`, { body: event }),
+  /** What a run of the saved version would do on real data (SPEC §13); writes nothing. */
+  previewWorkflow: (id: string, body: PreviewRequest) => json<PreviewAnswer>("POST", `/workflows/${enc(id)}/preview`, { body }),
 
   listRuns: (q: { workflow_id?: string; status?: string; test?: string; limit?: number; cursor?: string | null }) => json<Page<RunListItem>>("GET", "/runs", { query: q }),
   getRun: (id: string) => json<RunDetail>("GET", `/runs/${enc(id)}`),
@@ -211,4 +219,8 @@ export const api = {
   listEntities: (entity: EntityKind, q: { q?: string; tag?: string; limit?: number; cursor?: string | null }) =>
     json<Page<EntitySnapshot>>("GET", `/entities/${enc(entity)}`, { query: q }),
   getEntity: (entity: EntityKind, id: string) => json<EntityDetail>("GET", `/entities/${enc(entity)}/${enc(id)}`),
+
+  /** Waiting, notified, engaged, converted and revenue per variant for notifications in [from, to]. */
+  backInStockSummary: (q: { from?: string; to?: string; limit?: number }) => json<BackInStockSummary>("GET", "/back-in-stock/summary", { query: q }),
+  listRestocks: (q: { variant_id?: string; limit?: number; cursor?: string | null }) => json<Page<RestockEpisode>>("GET", "/restocks", { query: q }),
 };

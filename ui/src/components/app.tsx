@@ -2,6 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useRef } from "preact/hooks";
 import { match, router } from "../../models/router";
 import { session } from "../../models/session";
+import { BackInStockPage } from "./back-in-stock/back-in-stock-page";
 import { BuilderPage } from "./builder/builder-page";
 import { Dialog, Link } from "./common/ui";
 import { PlanPage, PlansPage } from "./plans/plans-pages";
@@ -63,6 +64,7 @@ function Shell({ children, section }: { children: ComponentChildren; section: st
           <NavLink href="/" label="Workflows" active={section === "workflows"} />
           <NavLink href="/runs" label="Runs" active={section === "runs"} />
           <NavLink href="/plans" label="Plans" active={section === "plans"} />
+          <NavLink href="/back-in-stock" label="Back in stock" active={section === "back-in-stock"} />
           <a class="nav-link" href="/api/docs" target="_blank" rel="noreferrer">
             API docs
           </a>
@@ -99,6 +101,7 @@ function Routes() {
   if ((p = match("/runs/:id", path))) return <Shell section="runs"><RunPage key={p.id} id={p.id!} /></Shell>;
   if (path === "/plans") return <Shell section="plans"><PlansPage /></Shell>;
   if ((p = match("/plans/:id", path))) return <Shell section="plans"><PlanPage key={p.id} id={p.id!} /></Shell>;
+  if (path === "/back-in-stock") return <Shell section="back-in-stock"><BackInStockPage /></Shell>;
   return <Shell section=""><NotFound /></Shell>;
 }
 

@@ -8,6 +8,7 @@ import { ConfirmDialog, ErrorNote, Link, Loading, StatusBadge } from "../common/
 import { rootBinder, type Builder } from "./binders";
 import { BuilderCanvas } from "./canvas";
 import { NodePanel } from "./node-panel";
+import { PreviewPanel } from "./preview-panel";
 import { TriggerPanel } from "./trigger-panel";
 import { IssueSummary, JsonPanel, TestPanel, VersionsPanel } from "./panels";
 
@@ -83,6 +84,7 @@ function Toolbar({ m }: { m: Builder }) {
         )}
         <span class="sep" aria-hidden="true" />
         {panelBtn("test", "Test")}
+        {panelBtn("preview", "Preview")}
         {panelBtn("versions", "History")}
         {panelBtn("json", "JSON")}
         {wf && (
@@ -100,6 +102,7 @@ function SidePanelView({ m }: { m: Builder }) {
   if (panel === "versions") return <VersionsPanel m={m} />;
   if (panel === "json") return <JsonPanel m={m} />;
   if (panel === "test") return <TestPanel m={m} />;
+  if (panel === "preview") return <PreviewPanel m={m} />;
   const sel = m.view.selected.value;
   if (sel === "trigger" || sel === "workflow") return <TriggerPanel m={m} />;
   const step = findStep(m.data.draft.value.flow, sel);

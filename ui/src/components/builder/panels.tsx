@@ -1,10 +1,11 @@
 import { useRef, useState } from "preact/hooks";
 import { ROOT_KEY, type PlacedIssue } from "../../../models/draft";
-import { EVENT_KINDS, humanize, withArticle } from "../../lib/catalog";
+import { EVENT_KINDS } from "../../lib/catalog";
 import { allSteps } from "../../lib/flow";
 import { downloadText, formatDateTime, pathId, pretty, relativeTime, slug } from "../../lib/util";
 import { ErrorNote, Inspector, JsonBlock, Link, Loading, Notice, StatusBadge } from "../common/ui";
 import type { Builder } from "./binders";
+import { EntityPicker } from "./preview-panel";
 
 /** "config.quantity.quantity" → "quantity › quantity": the path in the words of the form. */
 function fieldWords(i: PlacedIssue): string {
@@ -200,37 +201,18 @@ export function TestPanel({ m }: { m: Builder }) {
       titleId="test-title"
       hint="Runs the saved version once with an event you build, whatever its status. The run is marked as a test; its actions are real."
     >
-      <form
-        class="search-row"
-        role="search"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void t.search();
-        }}
-      >
-        <label for="test-search">Find {withArticle(entity)} by id or name</label>
-        <div class="control-row">
-          <input id="test-search" value={t.view.query.value} onInput={(e) => t.edit("query", e.currentTarget.value)} placeholder="id or name" />
-          <button type="submit" class="btn" disabled={t.view.searching.value}>
-            {t.view.searching.value ? "Searching…" : "Search"}
-          </button>
-        </div>
-      </form>
-      <ErrorNote error={t.view.searchError.value} />
-      {results && results.length === 0 && <p class="hint">No {humanize(entity)} matches. Try another search, or start from an empty event.</p>}
-      {results && results.length > 0 && (
-        <ul class="pick-list" aria-label="Matching entities">
-          {results.map((r) => (
-            <li key={r.id}>
-              <button type="button" class={`pick ${t.data.picked.value?.id === r.id ? "selected" : ""}`} aria-pressed={t.data.picked.value?.id === r.id} onClick={() => t.pick(r)}>
-                <code>{r.id}</code>
-                {typeof r.name === "string" && <span>{r.name}</span>}
-                {(r.tags ?? []).length > 0 && <span class="hint">{(r.tags ?? []).join(", ")}</span>}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <EntityPicker
+        id="test-search"
+        entity={entity}
+        query={t.view.query.value}
+        searching={t.view.searching.value}
+        error={t.view.searchError.value}
+        results={results}
+        picked={t.data.picked.value?.id ?? null}
+        onQuery={(q) => t.edit("query", q)}
+        onSearch={() => void t.search()}
+        onPick={(r) => t.pick(r)}
+      />
       <button type="button" class="link-btn" onClick={() => t.blank()}>
         Start from an empty event instead
       </button>
