@@ -170,6 +170,14 @@ if (wants("e2e")) {
   }
 }
 
+// ------------------------------------------------------------------ back-in-stock fan-out
+if (wants("fanout")) {
+  const { benchFanout } = await import("./fanout.mjs");
+  results.figures.fanout = await benchFanout({ base, pgid: product.pgid, size: quick ? 1_000 : 5_000 });
+  const f = results.figures.fanout;
+  console.log(`fanout ${f.subscriptions} subscriptions: ${f.notified_per_second} notified/s, first ${f.first_completed_s} s, last ${f.last_completed_s} s, ${f.workerd_cpu_s_per_1000} CPU-s/1000`);
+}
+
 // ------------------------------------------------------------------ matching
 async function createMany(count, make) {
   let next = 0;
@@ -298,6 +306,7 @@ function printTables(f) {
   };
   table("Intake", f.intake ? [f.intake] : []);
   table("End to end: condition → call_webhook → send_email", f.e2e);
+  table("Back-in-stock fan-out: one restock → send_email → update_subscription_status", f.fanout ? [f.fanout] : []);
   table("Trigger matching", f.matching);
   table("add_items_to_plan", f.planning);
   table("Memory", [f.memory]);
