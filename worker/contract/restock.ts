@@ -1,10 +1,25 @@
 import { z } from "zod";
-import { END_REASONS, EPISODE_STATUSES, WaveSchema } from "../restock/episode";
 import { PageQuerySchema } from "./page";
 
-/** Back-in-stock restock episodes as the API shows them (SPEC §12). An episode as kept is restock's. */
+/** Back-in-stock restock episodes as the API shows them (SPEC §12). An episode as its object keeps it is restock's (worker/restock/episode.ts), built on these. */
 
-export { END_REASONS, EPISODE_STATUSES, WaveSchema, type Wave } from "../restock/episode";
+export const EPISODE_STATUSES = ["sending", "waiting", "ended"] as const;
+export const END_REASONS = ["no_waiting", "stock_below", "workflow_inactive"] as const;
+
+export const WaveSchema = z.object({
+  /** 1 for the first wave. */
+  n: z.int().min(1),
+  started_at: z.string(),
+  /** Stock counted when the wave started. */
+  available: z.int(),
+  /** At most this many notified; null: every waiting subscription (no per_unit). */
+  size: z.int().nullable(),
+  notified: z.int().min(0),
+  /** When its last subscription was notified (or none were left). */
+  ended_at: z.string().nullable(),
+});
+export type Wave = z.infer<typeof WaveSchema>;
+
 
 export const RestockEpisodeSchema = z.object({
   id: z.string(),

@@ -4,7 +4,7 @@ import { convertOrders } from "./convert";
 import { match } from "./match";
 import { mirror } from "./mirror";
 import { read } from "./read";
-import { detectRestocks } from "../restock/detect";
+import { detectRestocks } from "./restock-detect";
 import { settle, type BatchSummary } from "./settle";
 import { LIMITS, startRuns, type Limits } from "./start";
 

@@ -68,11 +68,4 @@ export function* chunks<T>(list: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
 }
 
-/** Runs `run` over the list with at most `concurrency` calls in flight. */
-export async function pool<T>(list: readonly T[], concurrency: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) await run(list[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
-}
+export { pool } from "../lib/pool";

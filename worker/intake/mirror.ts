@@ -4,7 +4,7 @@ import { upsertPreparedChunks } from "../entities/store";
 import { ANY_TAG } from "../definition/trigger";
 import { track } from "../lib/metrics";
 import { logError } from "../log";
-import { stockStatements, type StockRead } from "../restock/detect";
+import { stockStatements, type StockRead } from "./restock-detect";
 import { errorText, pool, ready, retry, type Item, type Ready } from "./item";
 
 /** D1 round trips in flight at once when a batch falls back to one event at a time. */
@@ -34,7 +34,7 @@ export async function mirror(env: Env, items: Item[]): Promise<CandidateRead> {
   if (todo.length === 0) return none;
   const perEvent = todo.map((item) => [...upsertPreparedChunks(env.DB, item.event.entity, [item.row]).flat(), snapshotStatement(env.DB, item.event.entity, item.event.entity_id)]);
   const covered = tagsNeeded(todo.map((i) => ({ entity: i.event.entity, tags: tagsOf(i.event.data) })));
-  // Restocks (restock/detect.ts) read stock in the transaction that changed it, after every upsert.
+  // Restocks (intake/restock-detect.ts) read stock in the transaction that changed it, after every upsert.
   const stock = stockStatements(env.DB, todo);
   try {
     const candidates = candidateStatements(env.DB, covered);

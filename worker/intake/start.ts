@@ -20,8 +20,8 @@ export interface Limits {
 }
 export const LIMITS: Limits = { maxStarts: MAX_STARTS_PER_INVOCATION };
 
-/** The run object of one workflow and event: named from both, so starting it twice starts one run. */
-export const runName = (workflowId: string, eventId: string) => `${workflowId}:${eventId}`;
+import { runName } from "../lib/ids";
+export { runName };
 
 /**
  * Stage 4: starts the matched runs, at most `limits.maxStarts` of them. Each event's starts go in

@@ -16,3 +16,6 @@ export function newId(prefix: string, now = Date.now()): string {
   for (const b of bytes) rand += ALPHABET[b % 32];
   return `${prefix}_${time}${rand}`;
 }
+
+/** A run object's name: one run per (workflow, event), so a second delivery finds the first run. */
+export const runName = (workflowId: string, eventId: string) => `${workflowId}:${eventId}`;

@@ -5,22 +5,9 @@ import { z } from "zod";
  * trigger's settings, the progress of its waves and the cursor of the next subscription to read.
  */
 
-export const EPISODE_STATUSES = ["sending", "waiting", "ended"] as const;
-export const END_REASONS = ["no_waiting", "stock_below", "workflow_inactive"] as const;
-
-export const WaveSchema = z.object({
-  /** 1 for the first wave. */
-  n: z.int().min(1),
-  started_at: z.string(),
-  /** Stock counted when the wave started. */
-  available: z.int(),
-  /** At most this many notified; null: every waiting subscription (no per_unit). */
-  size: z.int().nullable(),
-  notified: z.int().min(0),
-  /** When its last subscription was notified (or none were left). */
-  ended_at: z.string().nullable(),
-});
-export type Wave = z.infer<typeof WaveSchema>;
+// The statuses, end reasons and waves are the wire's too: defined with the API's shapes.
+import { END_REASONS, EPISODE_STATUSES, WaveSchema } from "../contract/restock";
+export { END_REASONS, EPISODE_STATUSES, WaveSchema, type Wave } from "../contract/restock";
 
 /** What starts an episode: the consumer's detection of a crossing, for one workflow. */
 export const EpisodeStartSchema = z.object({

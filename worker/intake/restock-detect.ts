@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { isRestockTrigger } from "../definition/trigger";
-import { errorText, pool, retry, type Item, type Mirrored } from "../intake/item";
+import { errorText, pool, retry, type Item, type Mirrored } from "./item";
 import { count } from "../lib/metrics";
 import { log, logError } from "../log";
 import { getDefinitions } from "../workflows/store";
-import type { EpisodeStart } from "./episode";
-import { restockTriggersStatement, RestockTriggerRowSchema, shopSumsStatement, ShopSumRowSchema } from "./store";
-import { episodeId, findCrossings, type StockChange } from "./waves";
+import type { EpisodeStart } from "../restock/episode";
+import { restockTriggersStatement, RestockTriggerRowSchema, shopSumsStatement, ShopSumRowSchema } from "../restock/store";
+import { episodeId, findCrossings, type StockChange } from "../restock/waves";
 
 /** Episode start calls in flight at once. */
 const START_CONCURRENCY = 16;
