@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ENTITY_KINDS } from "../entities/registry";
+import { givenEventSchema } from "./workflow";
 
 /*
  * The preview (dry run) of a workflow on real data (SPEC §13): what POST /api/workflows/{id}/preview
@@ -7,22 +8,7 @@ import { ENTITY_KINDS } from "../entities/registry";
  */
 
 /** An event to preview on: a test run's event, whose type may also be a trigger-only kind (`subscription.back_in_stock`). */
-export const PreviewEventSchema = z
-  .object({
-    id: z.string().min(1).max(255).optional(),
-    type: z
-      .string()
-      .regex(/^[a-z_]+\.(created|updated|deleted|back_in_stock)$/, "Use <entity>.<created|updated|deleted|back_in_stock>")
-      .optional(),
-    entity_id: z.string().min(1).max(255).optional(),
-    occurred_at: z.iso.datetime({ offset: true }).optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
-    previous: z.record(z.string(), z.unknown()).nullable().optional(),
-  })
-  .refine((e) => e.entity_id !== undefined || (e.data !== undefined && typeof e.data.id === "string"), {
-    message: "Give entity_id, or data with an id",
-    path: ["entity_id"],
-  });
+export const PreviewEventSchema = givenEventSchema(["created", "updated", "deleted", "back_in_stock"]);
 
 const Version = z.int().min(1).optional().describe("The saved version to preview; default: the current one");
 

@@ -62,23 +62,29 @@ export type ValidateAnswer = z.infer<typeof ValidateAnswerSchema>;
 
 export const WorkflowStatusChangeSchema = z.object({ status: WorkflowStatusSchema });
 
-/** The event of a test run: without `data`, the entity is read from the mirror by entity_id. */
-export const TestEventSchema = z
-  .object({
-    id: z.string().min(1).max(255).optional(),
-    type: z
-      .string()
-      .regex(/^[a-z_]+\.(created|updated|deleted)$/, "Use <entity>.<created|updated|deleted>")
-      .optional(),
-    entity_id: z.string().min(1).max(255).optional(),
-    occurred_at: z.iso.datetime({ offset: true }).optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
-    previous: z.record(z.string(), z.unknown()).nullable().optional(),
-  })
-  .refine((e) => e.entity_id !== undefined || (e.data !== undefined && typeof e.data.id === "string"), {
-    message: "Give entity_id, or data with an id",
-    path: ["entity_id"],
-  });
+/**
+ * An event given by hand (a test run, a preview): without `data`, the entity is read from the
+ * mirror by entity_id. `kinds` are the event kinds its type may name.
+ */
+export function givenEventSchema(kinds: readonly string[]) {
+  const type = new RegExp(`^[a-z_]+\\.(${kinds.join("|")})$`);
+  return z
+    .object({
+      id: z.string().min(1).max(255).optional(),
+      type: z.string().regex(type, `Use <entity>.<${kinds.join("|")}>`).optional(),
+      entity_id: z.string().min(1).max(255).optional(),
+      occurred_at: z.iso.datetime({ offset: true }).optional(),
+      data: z.record(z.string(), z.unknown()).optional(),
+      previous: z.record(z.string(), z.unknown()).nullable().optional(),
+    })
+    .refine((e) => e.entity_id !== undefined || (e.data !== undefined && typeof e.data.id === "string"), {
+      message: "Give entity_id, or data with an id",
+      path: ["entity_id"],
+    });
+}
+
+/** The event of a test run. */
+export const TestEventSchema = givenEventSchema(["created", "updated", "deleted"]);
 export type TestEvent = z.input<typeof TestEventSchema>;
 
 /** A test run started; follow it at /api/runs/{id}. */

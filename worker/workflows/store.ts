@@ -170,26 +170,23 @@ export async function getDefinitions(
     if (hit) out.set(key, hit);
     else missing.push(k);
   }
-  const d = missing.length > 0 ? db(d1) : undefined;
-  // D1 binds at most 100 parameters per statement: two per key.
-  for (let i = 0; i < missing.length && d; i += 45) {
-    const chunk = missing.slice(i, i + 45);
-    const pairs = sql.join(
-      chunk.map((k) => sql`(${k.workflowId}, ${k.version})`),
-      sql`, `,
+  if (missing.length === 0) return out;
+  // One statement for any number of keys: the pairs travel as one JSON parameter, so a cold cache
+  // with thousands of candidate workflows costs one D1 round trip, not one per 45 keys.
+  const pairs = JSON.stringify(missing.map((k) => [k.workflowId, k.version]));
+  const rows = await db(d1)
+    .select()
+    .from(workflowVersions)
+    .where(
+      sql`(${workflowVersions.workflowId}, ${workflowVersions.version}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${pairs}))`,
     );
-    const rows = await d
-      .select()
-      .from(workflowVersions)
-      .where(sql`(${workflowVersions.workflowId}, ${workflowVersions.version}) IN (VALUES ${pairs})`);
-    for (const r of rows) {
-      const key = `${r.workflowId}@${r.version}`;
-      const parsed = DefinitionSchema.safeParse(r.definition);
-      const value = parsed.success ? parsed.data : new Error(`Stored definition ${key} is not valid: ${parsed.error.issues[0]?.message}`);
-      if (definitionCache.size >= CACHE_LIMIT) definitionCache.delete(definitionCache.keys().next().value!);
-      definitionCache.set(key, value);
-      out.set(key, value);
-    }
+  for (const r of rows) {
+    const key = `${r.workflowId}@${r.version}`;
+    const parsed = DefinitionSchema.safeParse(r.definition);
+    const value = parsed.success ? parsed.data : new Error(`Stored definition ${key} is not valid: ${parsed.error.issues[0]?.message}`);
+    if (definitionCache.size >= CACHE_LIMIT) definitionCache.delete(definitionCache.keys().next().value!);
+    definitionCache.set(key, value);
+    out.set(key, value);
   }
   return out;
 }
