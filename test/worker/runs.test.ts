@@ -142,7 +142,9 @@ describe("the D1 index of runs", () => {
     expect(page2.next_cursor).toBeNull();
     // The workflows list shows the last run and the count of the last 24 hours.
     const wfs = await json(await api("/api/workflows?limit=500"));
-    expect(wfs.items.find((w: { id: string }) => w.id === wf.id).stats.runs_24h).toBe(2);
+    const stats = wfs.items.find((w: { id: string }) => w.id === wf.id).stats;
+    expect(stats.runs_24h).toBe(2);
+    expect(stats.last_run).toEqual({ id: page1.items[0].id, status: page1.items[0].status, started_at: page1.items[0].started_at });
   });
 
   it("rejects bad run filters with 400", async () => {
