@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { TagFilter } from "../definition/common";
 import type { Scope } from "../definition/interpolate";
+import type { Line } from "./lines";
 import type { Plan } from "./plan";
 import type { Level, PlanKind, StoredShops } from "./plan";
 import type { DiscountStrategy, QuantityStrategy } from "./strategies";
@@ -82,16 +83,7 @@ export interface PlanningPort {
 }
 
 /** One line a preview would add (SPEC §13), with its value at cost and at retail. */
-export interface PreviewLine {
-  inventory_item_id: string;
-  variant_id: string;
-  shop_id: string;
-  quantity: number;
-  from_shop_id: string | null;
-  to_shop_id: string | null;
-  discount_percent: number | null;
-  markdown_date: string | null;
-  strategy: string;
+export interface PreviewLine extends Omit<Line, "key" | "score"> {
   /** The variant's cost and price (the product's when the variant has none); null when unknown. */
   unit_cost: number | null;
   unit_price: number | null;
