@@ -2,25 +2,15 @@
 // sign events, read the CPU and memory of the runtime processes. Loopback only.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Webhook } from "standardwebhooks";
+import { freePort } from "../test/support/ports.mjs";
+export { freePort };
 
 export const TOKEN = "dev-token";
 export const EVENTS_SECRET = "whsec_bG9jYWwtZGV2LWV2ZW50cy1zZWNyZXQtMDAwMQ==";
 const signer = new Webhook(EVENTS_SECRET);
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `npm start` in its own process group, so that it can be killed as a whole (kill -9 -pgid). */
 export async function startProduct({ port, persist, inspector, quiet = true, seed = false, logFile }) {

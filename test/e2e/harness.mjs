@@ -5,12 +5,13 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
 import { Webhook } from "standardwebhooks";
+import { freePort } from "../support/ports.mjs";
+export { freePort };
 
 /** The repository: where `npm start` runs and its .dev.vars lives. */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -33,18 +34,6 @@ const VARS = devVars();
 export const TOKEN = VARS.API_TOKENS.split(",")[0].trim();
 export const EVENTS_SECRET = VARS.EVENTS_SECRET;
 
-/** A port nothing listens on right now (loopback). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 250 } = {}) {
