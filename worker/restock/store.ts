@@ -33,13 +33,15 @@ export const RestockTriggerRowSchema = z.object({ workflow_id: z.string(), versi
  * the mirror, so a deletion that carries only the id counts too). Read in the same D1 batch (one
  * transaction) as the upserts of those items: D1 serializes transactions, so the sums hold exactly
  * the changes committed before plus this batch's, and two consumers restocking one variant at
- * once cannot both take the other's change for stock that was there before.
+ * once cannot both take the other's change for stock that was there before. Reads nothing while no
+ * back-in-stock trigger is active: every stock event pays for it otherwise.
  */
 export function shopSumsStatement(d1: D1Database, inventoryItemIds: readonly string[]): D1PreparedStatement {
   return prepare(
     d1,
     sql`SELECT variant_id, shop_id, coalesce(sum(on_hand), 0) AS n FROM inventory_items
       WHERE variant_id IN (SELECT variant_id FROM inventory_items WHERE id IN (SELECT value FROM json_each(${jsonList(inventoryItemIds)}))) AND deleted = 0
+        AND EXISTS (SELECT 1 FROM trigger_index WHERE entity = ${RESTOCK_INDEX_ENTITY} AND tag = ${ANY_TAG})
       GROUP BY variant_id, shop_id`,
   );
 }
