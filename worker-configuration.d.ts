@@ -21,11 +21,14 @@ interface __BaseEnv_Env {
 	RUNS: DurableObjectNamespace<import("./worker/index").RunObject>;
 	INBOX: DurableObjectNamespace<import("./worker/index").InboxObject>;
 	RESTOCKS: DurableObjectNamespace<import("./worker/index").RestockObject>;
+	CAPS: DurableObjectNamespace<import("./worker/index").CapsObject>;
+	FLOW: DurableObjectNamespace<import("./worker/index").GateObject>;
+	BACKFILLS: DurableObjectNamespace<import("./worker/index").BackfillObject>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker/index");
-		durableNamespaces: "RunObject" | "InboxObject" | "RestockObject";
+		durableNamespaces: "RunObject" | "InboxObject" | "RestockObject" | "CapsObject" | "GateObject" | "BackfillObject";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

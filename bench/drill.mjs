@@ -3,7 +3,7 @@
 // against a flaky local sink and send email, among them events that can never be processed (over
 // 1 MiB, nested thousands deep, a snapshot over the mirror's limit), which must be refused with a
 // 4xx. While it works, it saves a new version of one workflow, pauses another and activates it
-// again, and kills the whole local runtime with `kill -9` of its process group twice, restarting it
+// again, runs one workflow under a concurrency of 3 per shop, and kills the whole local runtime with `kill -9` of its process group twice, restarting it
 // with `npm start` on the same state folder. Then it counts: accepted, refused, expected, started,
 // completed, duplicated and lost runs, runs started while their workflow was paused, runs pinned to
 // the wrong version, and how late runs started. Bounded, loopback only.
@@ -68,7 +68,17 @@ const pausable = await createActive(base, {
   start: "mail",
   nodes: [{ id: "mail", type: "send_email", config: { to: ["ops@example.com"], subject: "Paused drill {{trigger.entity_id}}", body: "ok" } }],
 });
-const workflows = [waiting.id, direct.id, versioned.id];
+// Flow control (SPEC §14): at most 3 runs at a time per shop, through the gates, across the kills.
+const GATED_CONCURRENCY = 3;
+const SHOPS = 3;
+const gated = await createActive(base, {
+  name: "Drill: at most 3 at a time per shop",
+  trigger: churnTrigger,
+  controls: { key: "{{trigger.data.shop_id}}", concurrency: GATED_CONCURRENCY },
+  start: "notify",
+  nodes: [{ id: "notify", type: "call_webhook", config: { url: hook("gated"), body: { item: "{{trigger.entity_id}}" } }, retry }],
+});
+const workflows = [waiting.id, direct.id, versioned.id, gated.id];
 
 // Non-ASCII text in many events: the intake sizes messages by UTF-8 bytes, not UTF-16 units.
 const NOTES = ["", "", "Größe 42 – fast ausverkauft", "売り切れ間近のスニーカー", "👟🔥 back soon", "€€€ Rabatt"];
@@ -80,7 +90,7 @@ const item = (i, extra = {}) => {
     type: "inventory_item.updated",
     entity_id: id,
     occurred_at: new Date().toISOString(),
-    data: { id, variant_id: "var_1", shop_id: "shop_1", on_hand: i % 7, on_order: 0, target: 10, tags, note: NOTES[i % NOTES.length], ...extra },
+    data: { id, variant_id: "var_1", shop_id: `shop_${i % SHOPS}`, on_hand: i % 7, on_order: 0, target: 10, tags, note: NOTES[i % NOTES.length], ...extra },
   };
 };
 
@@ -168,6 +178,21 @@ const actions = [
 ];
 const pendingActions = [];
 
+// How many runs of the gated workflow are running at once, sampled through the whole drill.
+let gatedMaxRunning = 0;
+let sampling = true;
+const sampler = (async () => {
+  while (sampling) {
+    try {
+      const page = await api(base, `/api/runs?workflow_id=${gated.id}&status=running&limit=100`);
+      gatedMaxRunning = Math.max(gatedMaxRunning, page.items.length);
+    } catch {
+      // down for a restart
+    }
+    await sleep(500);
+  }
+})();
+
 const started = Date.now();
 let next = 0;
 await Promise.all(
@@ -203,7 +228,7 @@ console.log(`drill: ${sent} sends (${acceptedAt.size} distinct events accepted) 
 
 // Every accepted event should end as one completed run per workflow listening to it.
 const churnEvents = new Set([...events, ...sends.flatMap((s) => s.events ?? [])].filter((e) => e.data.tags.includes("drill_churn")).map((e) => e.id));
-const listens = (wf, eventId) => wf !== versioned.id || churnEvents.has(eventId);
+const listens = (wf, eventId) => (wf !== versioned.id && wf !== gated.id) || churnEvents.has(eventId);
 let expected = 0;
 for (const id of acceptedAt.keys()) for (const wf of workflows) if (listens(wf, id)) expected++;
 const deadline = Date.now() + SETTLE_TIMEOUT_MS;
@@ -215,6 +240,8 @@ for (;;) {
   await sleep(2000);
 }
 
+sampling = false;
+await sampler;
 const byPair = new Map();
 for (const r of runs) {
   const key = `${r.workflow_id}:${r.event_id}`;
@@ -269,6 +296,10 @@ const result = {
   started_while_paused: startedWhilePaused,
   paused_workflow_runs: pausedRuns.length,
   wrong_version: wrongVersion,
+  // Runs still pending or running at the end: a leaked concurrency slot would leave some here.
+  unfinished: runs.filter((r) => r.status !== "completed" && r.status !== "failed").length,
+  gated_max_running: gatedMaxRunning,
+  gated_allowed: GATED_CONCURRENCY * SHOPS,
   start_late_ms_p50: percentile(startLate, 50),
   start_late_ms_p99: percentile(startLate, 99),
   start_late_ms_max: startLate.length ? Math.max(...startLate) : null,
@@ -290,4 +321,5 @@ if (failed.length > 0) console.log("failed runs:", failed);
 if (bad.length > 0) console.log("refusals that were not the expected 4xx:", bad);
 console.log("webhook requests seen by the sink:", seen);
 console.log(`drill: wrote ${file}`);
-process.exit(lost === 0 && duplicates === 0 && startedWhilePaused === 0 && wrongVersion === 0 && badRefusals.length === 0 ? 0 : 1);
+const gateHeld = gatedMaxRunning <= GATED_CONCURRENCY * SHOPS && result.unfinished === 0;
+process.exit(lost === 0 && duplicates === 0 && startedWhilePaused === 0 && wrongVersion === 0 && badRefusals.length === 0 && gateHeld ? 0 : 1);

@@ -112,61 +112,96 @@ const e2eWorkflow = (bucket) => ({
   ],
 });
 
+/** Sends `total` events from `senders` senders to a new workflow and measures its runs to the end. */
+async function measureE2e({ senders, total, perRequest, bucket, controls }) {
+  await loadPool([bucket]);
+  const wf = await createActive(base, { ...e2eWorkflow(bucket), ...(controls ? { controls } : {}) });
+  const acceptedAt = new Map();
+  const m0 = await metrics();
+  const u0 = usage(product.pgid);
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      while (next < total) {
+        next += perRequest;
+        const events = Array.from({ length: perRequest }, () => inventoryEvent([bucket]));
+        const r = await sendEvents(base, perRequest === 1 ? events[0] : { events });
+        if (r.ok) for (const e of events) acceptedAt.set(e.id, r.at);
+      }
+    }),
+  );
+  const done = await drain("runs_completed", (m0.runs_completed ?? 0) + acceptedAt.size, 300_000);
+  const u1 = usage(product.pgid);
+  const m1 = await metrics();
+  const d = delta(m1, m0);
+  const runs = (await allRuns(base, wf.id)).filter((r) => r.status === "completed");
+  const latencies = runs.map((r) => Date.parse(r.finished_at) - acceptedAt.get(r.event_id)).filter((v) => Number.isFinite(v));
+  // The run's own time, from its object starting to its end (no queueing in front of it).
+  const own = runs.map((r) => Date.parse(r.finished_at) - Date.parse(r.started_at));
+  const lastFinish = Math.max(...runs.map((r) => Date.parse(r.finished_at)));
+  const n = runs.length;
+  return {
+    senders,
+    events_per_request: perRequest,
+    events: acceptedAt.size,
+    runs_completed: n,
+    drained: done,
+    runs_per_second: round(n / ((lastFinish - t0) / 1000), 1),
+    latency_ms_p50: percentile(latencies, 50),
+    latency_ms_p99: percentile(latencies, 99),
+    run_ms_p50: percentile(own, 50),
+    workerd_cpu_s_per_1000_runs: round(((u1.workerdCpu - u0.workerdCpu) / n) * 1000, 2),
+    all_processes_cpu_s_per_1000_runs: round(((u1.cpu - u0.cpu) / n) * 1000, 2),
+    d1_rows_read_per_run: round(d.d1_rows_read / n, 2),
+    d1_rows_written_per_run: round(d.d1_rows_written / n, 2),
+    do_requests_per_run: round(((d.run_rpc_start ?? 0) + (d.run_rpc_gate ?? 0) + (d.gate_rpc ?? 0) + (d.run_alarms ?? 0) + (d.inbox_rpc ?? 0)) / n, 2),
+    do_storage_rows_written_per_run: round(((d.run_storage_rows_written ?? 0) + (d.run_alarm_writes ?? 0) + (d.inbox_rows_written ?? 0)) / n, 2),
+    queue_messages_per_run: round((d.queue_messages_sent ?? 0) / n, 2),
+    webhook_calls_seen_by_sink: sink.requests.get(bucket)?.length ?? 0,
+  };
+}
+
 if (wants("e2e")) {
   results.figures.e2e = [];
   // [senders, events, events per request]: one sender sends single events (latency); many senders
   // send small batches, as a platform pushing hundreds of events a second does (SPEC §6).
   const plan = quick ? [[1, 60, 1], [10, 600, 10]] : [[1, 200, 1], [10, 3000, 10], [50, 4000, 10], [10, 600, 1]];
   for (const [senders, total, perRequest] of plan) {
-    const bucket = `e2e${senders}x${perRequest}`;
-    await loadPool([bucket]);
-    const wf = await createActive(base, e2eWorkflow(bucket));
-    const acceptedAt = new Map();
-    const m0 = await metrics();
-    const u0 = usage(product.pgid);
-    const t0 = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: senders }, async () => {
-        while (next < total) {
-          next += perRequest;
-          const events = Array.from({ length: perRequest }, () => inventoryEvent([bucket]));
-          const r = await sendEvents(base, perRequest === 1 ? events[0] : { events });
-          if (r.ok) for (const e of events) acceptedAt.set(e.id, r.at);
-        }
-      }),
-    );
-    const done = await drain("runs_completed", (m0.runs_completed ?? 0) + acceptedAt.size, 300_000);
-    const u1 = usage(product.pgid);
-    const m1 = await metrics();
-    const d = delta(m1, m0);
-    const runs = (await allRuns(base, wf.id)).filter((r) => r.status === "completed");
-    const latencies = runs.map((r) => Date.parse(r.finished_at) - acceptedAt.get(r.event_id)).filter((v) => Number.isFinite(v));
-    // The run's own time, from its object starting to its end (no queueing in front of it).
-    const own = runs.map((r) => Date.parse(r.finished_at) - Date.parse(r.started_at));
-    const lastFinish = Math.max(...runs.map((r) => Date.parse(r.finished_at)));
-    const n = runs.length;
-    const row = {
-      senders,
-      events_per_request: perRequest,
-      events: acceptedAt.size,
-      runs_completed: n,
-      drained: done,
-      runs_per_second: round(n / ((lastFinish - t0) / 1000), 1),
-      latency_ms_p50: percentile(latencies, 50),
-      latency_ms_p99: percentile(latencies, 99),
-      run_ms_p50: percentile(own, 50),
-      workerd_cpu_s_per_1000_runs: round(((u1.workerdCpu - u0.workerdCpu) / n) * 1000, 2),
-      all_processes_cpu_s_per_1000_runs: round(((u1.cpu - u0.cpu) / n) * 1000, 2),
-      d1_rows_read_per_run: round(d.d1_rows_read / n, 2),
-      d1_rows_written_per_run: round(d.d1_rows_written / n, 2),
-      do_requests_per_run: round(((d.run_rpc_start ?? 0) + (d.run_alarms ?? 0) + (d.inbox_rpc ?? 0)) / n, 2),
-      do_storage_rows_written_per_run: round(((d.run_storage_rows_written ?? 0) + (d.run_alarm_writes ?? 0) + (d.inbox_rows_written ?? 0)) / n, 2),
-      queue_messages_per_run: round((d.queue_messages_sent ?? 0) / n, 2),
-      webhook_calls_seen_by_sink: sink.requests.get(bucket)?.length ?? 0,
-    };
+    const row = await measureE2e({ senders, total, perRequest, bucket: `e2e${senders}x${perRequest}` });
     results.figures.e2e.push(row);
     console.log(`e2e ${senders} senders × ${perRequest}/request: ${row.runs_per_second} runs/s, p50 ${row.latency_ms_p50} ms, p99 ${row.latency_ms_p99} ms, ${row.workerd_cpu_s_per_1000_runs} CPU-s/1000 runs`);
+  }
+}
+
+// ------------------------------------------------------------------ the floor, under the same wrangler dev
+if (wants("floor")) {
+  const { benchFloor } = await import("./floor.mjs");
+  const floor = await benchFloor({ messages: quick ? 1000 : 3000 });
+  results.figures.floor = floor;
+  const saturated = (results.figures.e2e ?? []).filter((r) => r.events_per_request > 1).sort((a, b) => b.runs_per_second - a.runs_per_second)[0];
+  if (saturated) {
+    results.figures.floor.ours_vs_floor = {
+      ours_runs_per_second: saturated.runs_per_second,
+      floor_runs_per_second: floor.queue.runs_per_second,
+      ratio: Math.round((saturated.runs_per_second / floor.queue.runs_per_second) * 100) / 100,
+      ours_cpu_s_per_1000: saturated.all_processes_cpu_s_per_1000_runs,
+      floor_cpu_s_per_1000: floor.queue.all_processes_cpu_s_per_1000_runs,
+    };
+  }
+  console.log(`floor: ${floor.queue.runs_per_second} runs/s through the queue (${floor.queue.all_processes_cpu_s_per_1000_runs} CPU-s/1000), direct ${floor.direct.map((d) => `${d.per_second}/s at ${d.connections}`).join(", ")}`);
+}
+
+// ------------------------------------------------------------------ flow-control gate overhead
+if (wants("gate")) {
+  // The same run with and without a concurrency gate per shop (20 shops, a limit no shop reaches,
+  // so every run passes its gate at once): what the gate itself costs per run.
+  results.figures.gate = [];
+  const [senders, total, perRequest] = quick ? [10, 600, 10] : [10, 2000, 10];
+  for (const [label, controls] of [["without controls", undefined], ["concurrency 1000 per shop", { key: "{{trigger.data.shop_id}}", concurrency: 1000 }]]) {
+    const row = await measureE2e({ senders, total, perRequest, bucket: `gate${controls ? "on" : "off"}`, controls });
+    results.figures.gate.push({ runs: label, ...row });
+    console.log(`gate (${label}): ${row.runs_per_second} runs/s, p50 ${row.latency_ms_p50} ms, ${row.workerd_cpu_s_per_1000_runs} CPU-s/1000 runs`);
   }
 }
 
@@ -306,6 +341,12 @@ function printTables(f) {
   };
   table("Intake", f.intake ? [f.intake] : []);
   table("End to end: condition → call_webhook → send_email", f.e2e);
+  if (f.floor) {
+    table("Floor: queue → new Durable Object → one row (bench/floor/)", [f.floor.queue]);
+    table("Floor: one new Durable Object and one row per request", f.floor.direct);
+    if (f.floor.ours_vs_floor) table("Ours (condition → webhook → email, saturated) against the floor", [f.floor.ours_vs_floor]);
+  }
+  table("Flow-control gate overhead (same run, 10 senders × 10/request)", f.gate);
   table("Back-in-stock fan-out: one restock → send_email → update_subscription_status", f.fanout ? [f.fanout] : []);
   table("Trigger matching", f.matching);
   table("add_items_to_plan", f.planning);

@@ -19,6 +19,9 @@ const result = await build({
   logLevel: "warning",
 });
 await copyFile("ui/index.html", "ui/dist/index.html");
+// The API reference's script (worker/routes/docs.ts), served by us so that /api/docs works offline.
+await mkdir("ui/dist/vendor/scalar", { recursive: true });
+await copyFile("node_modules/@scalar/api-reference/dist/browser/standalone.js", "ui/dist/vendor/scalar/standalone.js");
 try {
   await copyFile("ui/src/styles.css", "ui/dist/assets/app.css");
 } catch {}

@@ -9,6 +9,8 @@ const list = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+export const DEFAULT_RETENTION_DAYS = 30;
+
 /** The string settings the Worker reads from vars and secrets (SPEC §2), parsed once per env. */
 const SettingsSchema = z.object({
   API_TOKENS: z.string().optional().transform(list),
@@ -42,6 +44,14 @@ const SettingsSchema = z.object({
     .transform((v) => {
       const n = Number(v?.trim() || NaN);
       return Number.isInteger(n) && n >= 0 && n <= 365 ? n : DEFAULT_ATTRIBUTION_DAYS;
+    }),
+  /** Days runs, dead and stale events and ended restock episodes are kept (SPEC §16); not a whole number 1–3650: the default. */
+  RETENTION_DAYS: z
+    .string()
+    .optional()
+    .transform((v) => {
+      const n = Number(v?.trim() || NaN);
+      return Number.isInteger(n) && n >= 1 && n <= 3650 ? n : DEFAULT_RETENTION_DAYS;
     }),
 });
 

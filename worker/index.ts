@@ -4,7 +4,7 @@ import { config } from "./config";
 import { AppError, respondError, toAppError } from "./errors";
 import { jsonBodies, type AppEnv } from "./routes/api";
 import { log, logError } from "./log";
-import { renderDocs } from "./routes/docs";
+import { apiReference, openApiDocument } from "./routes/docs";
 import { metaApp } from "./routes/meta";
 import { discountCodesApp } from "./routes/discount-codes";
 import { entitiesApp } from "./routes/entities";
@@ -14,15 +14,22 @@ import { plansApp } from "./routes/plans";
 import { pushApp } from "./routes/push";
 import { restocksApp } from "./routes/restocks";
 import { runsApp } from "./routes/runs";
+import { runStatsApp } from "./routes/run-stats";
+import { runActionsApp } from "./routes/run-actions";
+import { approvalsApp } from "./routes/approvals";
 import { workflowsApp } from "./routes/workflows";
 import { linksApp, runClicksApp } from "./routes/links";
 import { backInStockApp } from "./routes/back-in-stock";
 import { consumeEvents } from "./intake/consumer";
 import { consumeDeadLetters, DEAD_EVENTS_QUEUE } from "./intake/dead-letters";
+import { scheduled } from "./scheduled";
 
 export { RunObject } from "./run/run-object";
 export { InboxObject } from "./intake/inbox-object";
 export { RestockObject } from "./restock/restock-object";
+export { CapsObject } from "./flow/caps-object";
+export { GateObject } from "./flow/gate-object";
+export { BackfillObject } from "./backfill/backfill-object";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -84,20 +91,18 @@ app.route("/api/restocks", restocksApp);
 app.route("/api/discount-codes", discountCodesApp);
 app.route("/api/events/stale", staleEventsApp);
 app.route("/api/events", eventsApp);
+app.route("/api", runStatsApp); // before the runs app: /runs/stats is not a run id
 app.route("/api/runs", runsApp);
 app.route("/api/runs", runClicksApp);
+app.route("/api/runs", runActionsApp);
+app.route("/api/approvals", approvalsApp);
 app.route("/api/back-in-stock", backInStockApp);
 // Tracked links (SPEC §12): public, outside /api (no auth, no JSON error bodies).
 app.route("/l", linksApp);
 
-app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-const openApiConfig = {
-  openapi: "3.1.0",
-  info: { title: "Edge workflows", version: "1" },
-  security: [{ bearer: [] }],
-};
-app.get("/api/openapi.json", (c) => c.json(app.getOpenAPI31Document(openApiConfig)));
-app.get("/api/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig) as Parameters<typeof renderDocs>[0])));
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "A token of API_TOKENS" });
+app.get("/api/openapi.json", (c) => c.json(openApiDocument(app, new URL(c.req.url).origin)));
+app.get("/api/docs", apiReference);
 
 app.notFound((c) => respondError(c, new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
 app.onError((err, c) => {
@@ -114,4 +119,6 @@ export default {
     if (batch.queue === DEAD_EVENTS_QUEUE) return consumeDeadLetters(batch, env);
     return consumeEvents(batch, env);
   },
+  // The minute tick of wrangler.toml's Cron Trigger: retention (SPEC §16), and what else is due.
+  scheduled,
 } satisfies ExportedHandler<Env>;

@@ -3,6 +3,7 @@
 // workflow tells the first wave of them. Prints what happened, with the UI's links.
 import { setTimeout as sleep } from "node:timers/promises";
 import { BACK_IN_STOCK, backInStockSubject, stockEvent } from "./data.mjs";
+import { DEMO_PUSH_PORT, demoPushOrigin } from "./push-keys.mjs";
 
 /** Every snapshot of an entity kind, page by page (the demo holds a few hundred subscriptions). */
 async function all(api, kind) {
@@ -25,6 +26,21 @@ async function until(read, done, seconds) {
     value = await read();
   }
   return value;
+}
+
+/** What the local push service (npm start runs it) received since `since`: the pushes as the customers' browsers show them. */
+async function showPushes(since) {
+  const origin = demoPushOrigin(Number(process.env.DEMO_PUSH_PORT ?? DEMO_PUSH_PORT));
+  let received;
+  try {
+    received = (await (await fetch(`${origin}/`)).json()).filter((m) => m.at >= since);
+  } catch {
+    console.log(`  (No demo push service answers on ${origin}: pushes to it fail. \`npm start\` runs it.)`);
+    return;
+  }
+  console.log(`\nThe local push service (${origin}) received ${received.length} push${received.length === 1 ? "" : "es"}, each decrypted with the customer's browser key:`);
+  for (const m of received.slice(0, 3)) console.log(`  ${m.customer_id} (browser ${m.browser}): ${JSON.stringify(m.message.title)} ${m.message.body}`);
+  console.log("  Emails go to the local send_email binding: open a run's email step in the UI.");
 }
 
 export async function backInStock({ api, send, base, token }) {
@@ -80,7 +96,8 @@ export async function backInStock({ api, send, base, token }) {
       console.log(`  ${r.entity_id.padEnd(10)} ${r.status.padEnd(9)} ${how.padEnd(24)} ${base}/runs/${r.id}`);
     }
     if (runs.length > 10) console.log(`  … and ${runs.length - 10} more: ${base}/runs`);
-    if (runs.some((r) => r.status === "failed")) console.log("  (Pushes go to the demo's made-up push service and fail locally; emails go to the local send_email binding.)");
+    if (runs.some((r) => r.status === "failed")) console.log("  (A failed run's page says why.)");
+    await showPushes(sentAt);
   }
   const restocks = await fetch(`${base}/api/restocks?variant_id=${encodeURIComponent(variant.id)}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
   // GET /api/restocks lists the episodes of every restock workflow; show this workflow's newest.
@@ -92,11 +109,9 @@ export async function backInStock({ api, send, base, token }) {
       for (const w of episode.waves ?? []) console.log(`  wave ${w.n} at ${w.started_at}: ${w.available} in stock, ${w.notified} notified`);
     }
   }
-  const curl = (path) => `curl -s -H 'Authorization: Bearer ${token}' ${base}${path}`;
-  console.log("\nLook at:");
-  console.log(`  the runs       ${base}/runs`);
-  console.log(`  the workflow   ${base}/workflows/${wf.id}`);
-  console.log(`  the episodes   ${curl(`/api/restocks?variant_id=${encodeURIComponent(variant.id)}`)}`);
-  console.log(`  the summary    ${curl("/api/back-in-stock/summary")}`);
-  console.log(`  (API token: ${token}) — the next wave goes in an hour, if ${item.id} still has stock.`);
+  console.log(`\nOpen in the browser (API token: ${token}):`);
+  console.log(`  the runs           ${base}/runs?workflow_id=${encodeURIComponent(wf.id)}`);
+  console.log(`  the back-in-stock  ${base}/back-in-stock?variant=${encodeURIComponent(variant.id)}   (waiting, notified, converted; the episode's waves)`);
+  console.log(`  the workflow       ${base}/workflows/${encodeURIComponent(wf.id)}`);
+  console.log(`The next wave goes in an hour, if ${item.id} still has stock.`);
 }

@@ -1,5 +1,6 @@
 // The demo retailer: a deterministic data set (same seed, same rows, every time) and the six
 // example workflows. Pure: no I/O, so tests can check it and scripts can load it.
+import { demoPushKeys, demoPushOrigin } from "./push-keys.mjs";
 
 /** Mulberry32: a small seeded generator; Math.random would make every load different. */
 function generator(seed) {
@@ -80,11 +81,6 @@ const LAST_NAMES = [
   "Øster", "Lefèvre", "Wójcik", "Åkesson", "García", "Yılmaz", "Dvořák", "Ó Briain", "Šimić", "Παπαδοπούλου", "Смирнова",
   "佐藤", "van der Berg", "Fernández", "Kovačević", "Þórsdóttir", "Große",
 ];
-/** A well-formed Web Push key pair of a browser (RFC 8291's example): local pushes fail at the fake endpoint, as they should. */
-const DEMO_PUSH_KEYS = {
-  p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
-  auth: "BTBZMqHH6r4Tts7J_aSIgg",
-};
 /** Every 36th size is sold out in every shop (about 50 of the 1,790). */
 const SOLD_OUT_EVERY = 36;
 /** Customers wait for the first sold-out size in any shop: `npm run demo:event -- back-in-stock` restocks it. */
@@ -115,9 +111,11 @@ const round2 = (x) => Math.round(x * 100) / 100;
  * The retailer: 24 shops (18 stores, 4 warehouses, 2 online), 5 brands, 300 products, 1,790 sizes,
  * 30,430 inventory items each with a recommendation; 320 customers, 583 back-in-stock subscriptions
  * (463 of them waiting for the 50 sizes sold out in every shop) and 251 orders.
- * `scale` (0 < scale ≤ 1) keeps that share of each brand's products, for quick tests.
+ * `scale` (0 < scale ≤ 1) keeps that share of each brand's products, for quick tests. The
+ * customers' push subscriptions point at the local push service on `pushOrigin`, each with keys of
+ * its own (push-keys.mjs).
  */
-export function demoData({ scale = 1 } = {}) {
+export function demoData({ scale = 1, pushOrigin = demoPushOrigin() } = {}) {
   const r = generator(20261122);
   const shops = [
     ...STORES.map(([slug, name, region]) => ({ id: `store_${slug}`, name, kind: "store", region, tags: ["store", region] })),
@@ -217,7 +215,7 @@ export function demoData({ scale = 1 } = {}) {
     }
   }
 
-  const { customers, subscriptions, orders } = backInStockData(r, { variants, products, soldOutSizes, scale });
+  const { customers, subscriptions, orders } = backInStockData(r, { variants, products, soldOutSizes, scale, pushOrigin });
   return { shops, brands, products, variants, items, recommendations, customers, subscriptions, orders };
 }
 
@@ -226,7 +224,7 @@ export function demoData({ scale = 1 } = {}) {
  * their subscriptions — pending ones on the sold-out sizes, older ones through the whole lifecycle —
  * and orders, among them the purchases of the converted subscriptions.
  */
-function backInStockData(r, { variants, products, soldOutSizes, scale }) {
+function backInStockData(r, { variants, products, soldOutSizes, scale, pushOrigin }) {
   const productOf = new Map(products.map((p) => [p.id, p]));
   const priceOf = (v) => v.price ?? productOf.get(v.product_id).price;
   const customers = Array.from({ length: Math.max(24, Math.round(320 * scale)) }, (_, i) => {
@@ -240,7 +238,11 @@ function backInStockData(r, { variants, products, soldOutSizes, scale }) {
       name,
       ...(r.chance(0.3) ? { phone: `+49 30 ${r.int(1000000, 9999999)}` } : {}),
       accepts_marketing: accepts,
-      push_subscriptions: Array.from({ length: browsers }, (_, k) => ({ endpoint: `https://push.example.net/wpush/v2/demo-${pad(n, 4)}-${k + 1}`, keys: DEMO_PUSH_KEYS })),
+      // A browser of its own per subscription: the endpoint names it, and its keys are real P-256 keys.
+      push_subscriptions: Array.from({ length: browsers }, (_, k) => {
+        const { p256dh, auth } = demoPushKeys(`cust_${pad(n, 4)}/${k + 1}`);
+        return { endpoint: `${pushOrigin}/push/cust_${pad(n, 4)}/${k + 1}`, keys: { p256dh, auth } };
+      }),
       tags: [...(r.chance(0.08) ? ["vip"] : []), ...(accepts ? ["newsletter"] : [])],
     };
   });
@@ -280,7 +282,8 @@ function backInStockData(r, { variants, products, soldOutSizes, scale }) {
       ...(status === "cancelled" ? {} : { notified_at: at(created + r.int(2, 9) * DAY) }),
     });
   }
-  // Orders: the purchases that converted subscriptions, then everyday orders (VIPs order more).
+  // Orders: the purchases that converted subscriptions (first, in subscription order: see
+  // demoConversions), then everyday orders (VIPs order more).
   const orders = [];
   const order = (customer, lines, ms) =>
     orders.push({
@@ -308,6 +311,23 @@ function backInStockData(r, { variants, products, soldOutSizes, scale }) {
     order(customer, lines, r.int(0, 62) * DAY + r.int(0, DAY - 1));
   }
   return { customers, subscriptions, orders };
+}
+
+/**
+ * The converted (and later completed) subscriptions of a data set, each with the order that
+ * converted it: the first orders, one per such subscription in subscription order, as
+ * backInStockData makes them. The seed sends these orders as `order.created` events, so that the
+ * consumer converts the subscriptions and attributes the revenue as it does for real orders.
+ */
+export function demoConversions(data) {
+  const converted = data.subscriptions.filter((s) => s.status === "converted" || s.status === "completed");
+  return converted.map((subscription, i) => {
+    const order = data.orders[i];
+    if (order.customer_id !== subscription.customer_id || !order.lines.some((l) => l.variant_id === subscription.variant_id)) {
+      throw new Error(`Order ${order.id} is not the purchase of ${subscription.id}: backInStockData changed`);
+    }
+    return { subscription, order };
+  });
 }
 
 /** The shop's product page of a size, where the back-in-stock messages link to. */
@@ -412,7 +432,7 @@ export function backInStockWorkflows() {
       trigger: { entity: "subscription", events: ["back_in_stock"], restock: { min_stock: 1 } },
       start: "wait",
       nodes: [
-        { id: "wait", name: "Give them three days", type: "wait", config: { duration: { days: 3 } }, next: "not_bought" },
+        { id: "wait", name: "Give them three days", type: "wait", config: { duration: { days: 3 }, recheck_trigger: true }, next: "not_bought" },
         {
           id: "not_bought",
           name: "Notified, and not bought?",

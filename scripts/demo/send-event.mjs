@@ -130,7 +130,6 @@ if (!wf) {
   console.log(`No workflow is named "${workflowName}"; the event is recorded but may start nothing.`);
   process.exit(0);
 }
-const curl = (path) => `curl -s -H 'Authorization: Bearer ${token}' ${base}${path}`;
 console.log(`It triggers "${workflowName}" (${wf.id}, ${wf.status}).`);
 
 // Follow the run for a few seconds: the queue consumer starts it shortly after the 202.
@@ -140,14 +139,15 @@ for (let i = 0; i < 30 && !run; i++) {
   const runs = await api(`/api/runs?workflow_id=${wf.id}&limit=20`);
   run = runs.items.find((r) => r.event_id === event.id);
 }
+let steps = [];
 if (run) {
   for (let i = 0; i < 30 && !["completed", "failed", "cancelled"].includes(run.status); i++) {
     await sleep(500);
     run = await api(`/api/runs/${run.id}`);
   }
   console.log(`Run ${run.id}: ${run.status}${run.error ? ` (${run.error})` : ""}`);
-  const full = await api(`/api/runs/${run.id}`);
-  for (const step of full.steps ?? []) {
+  steps = (await api(`/api/runs/${run.id}`)).steps ?? [];
+  for (const step of steps) {
     const out = step.output && typeof step.output === "object" ? ` ${JSON.stringify(step.output).slice(0, 200)}` : "";
     console.log(`  ${step.node_id.padEnd(10)} ${step.status}${out}`);
   }
@@ -155,11 +155,13 @@ if (run) {
   console.log("No run yet: the consumer may still be starting it, or the trigger's conditions did not match.");
 }
 
+// The plan this run wrote to: the create_or_get_plan step's output names it; else the newest open plan of the kind.
+const planStep = steps.find((s) => s.type === "create_or_get_plan" && s.output?.plan_id);
 const plans = await api(`/api/plans?kind=${planKind}&status=open&limit=5`);
-const plan = plans.items[0];
-console.log("\nLook at:");
-console.log(`  the run       ${curl(`/api/runs?workflow_id=${wf.id}`)}`);
-if (plan) console.log(`  the plan      ${curl(`/api/plans/${plan.id}`)}   (${plan.name}: ${plan.item_count} lines, ${plan.total_quantity} units)`);
-else console.log(`  the plans     ${curl(`/api/plans?kind=${planKind}`)}`);
-console.log(`  the entity    ${curl(`/api/entities/${SCENARIOS[scenario].entity}/${encodeURIComponent(event.entity_id)}`)}`);
-console.log(`  the builder   ${base}/ (API token: ${token})`);
+const plan = plans.items.find((p) => p.id === planStep?.output.plan_id) ?? plans.items[0];
+const ui = (path) => `${base}${path}`;
+console.log(`\nOpen in the browser (API token: ${token}):`);
+console.log(`  the run       ${run ? ui(`/runs/${encodeURIComponent(run.id)}`) : ui(`/runs?workflow_id=${encodeURIComponent(wf.id)}`)}`);
+if (plan) console.log(`  the plan      ${ui(`/plans/${encodeURIComponent(plan.id)}`)}   (${plan.name}: ${plan.item_count} lines, ${plan.total_quantity} units)`);
+else console.log(`  the plans     ${ui(`/plans?kind=${planKind}`)}`);
+console.log(`  the workflow  ${ui(`/workflows/${encodeURIComponent(wf.id)}`)}`);

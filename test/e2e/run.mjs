@@ -8,6 +8,14 @@ import { startSink } from "../support/sink.ts";
 import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, waitUntil } from "./harness.mjs";
 import "./preview.test.mjs"; // the builder's preview panel (its own product and browser)
 import "./back-in-stock.test.mjs"; // the back-in-stock page (its own product and browser)
+import "./back-in-stock-journey.test.mjs"; // back in stock as a merchant: built from nothing, previewed, activated, restocked, the email and the page (its own product and browser)
+import "./flow-control.test.mjs"; // flow control: the builder's controls, waiting runs, caps (its own product and browser)
+import "./approvals.test.mjs"; // approvals: the inbox, the approval's page with its plan, approve and the run goes on (its own product and browser)
+import "./retry.test.mjs"; // retry from a step: the confirmation's side effects, the new run, links both ways (its own product and browser)
+import "./events.test.mjs"; // the events page (dead letter replayed, refused, stale) and the workflows list's search and inline status (its own product and browser)
+import "./api-docs.test.mjs"; // the API reference: offline, every operation listed, Try it with a token (its own product and browser)
+import "./plans.test.mjs"; // plans a planner acts on (names, totals, approve, edit, CSV) and the runs chart (its own product and browser)
+import "./history.test.mjs"; // version history: the diff as lines, restore; the builder's edges (first step, recipients, leaving, moves, phone) (its own product and browser)
 
 const SHOTS = "test/e2e/screenshots";
 const stamp = Date.now().toString(36);
@@ -21,7 +29,8 @@ let browser;
 /** Clicks the "+" at a position of the main chain and picks a node type from the menu. */
 async function addStep(page, position, typeLabel) {
   await page.getByRole("button", { name: `Add a step here (position ${position})`, exact: true }).click();
-  await page.locator(".add-menu").getByRole("button", { name: new RegExp(`^${typeLabel}`) }).click();
+  // By the choice's label exactly: "Wait" is not "Wait for an event".
+  await page.locator(".add-menu .add-choice").filter({ has: page.locator("strong", { hasText: new RegExp(`^${typeLabel}$`) }) }).click();
   await page.getByRole("heading", { level: 2 }).first().waitFor();
 }
 
@@ -157,7 +166,7 @@ describe("the builder and the run monitor in Chromium", { timeout: 600_000 }, ()
       const line = page.locator("tbody tr").filter({ hasText: ITEM_ID });
       await line.waitFor();
       assert.match(await line.textContent(), /8/);
-      assert.match(await line.textContent(), /fill to target/);
+      assert.match(await line.textContent(), /fill to target/i);
       await page.screenshot({ path: `${SHOTS}/plan-detail.png` });
       await page.getByRole("link", { name: "← Plans" }).click();
       await page.getByRole("combobox", { name: "Kind" }).selectOption("restock");
@@ -178,7 +187,8 @@ describe("the builder and the run monitor in Chromium", { timeout: 600_000 }, ()
       await page.getByRole("textbox", { name: "Workflow name" }).fill(`E2E invalid ${stamp}`);
       // By keyboard only: Tab to the "+", open the menu, move to "Call webhook", pick it.
       const plus = page.getByRole("button", { name: "Add a step here (position 1)", exact: true });
-      await page.getByRole("button", { name: /^Trigger/ }).focus();
+      // The flow-control card sits between the trigger card and the first "+".
+      await page.getByRole("button", { name: /^Flow control/ }).focus();
       await page.keyboard.press("Tab");
       assert.equal(await plus.evaluate((el) => el === document.activeElement && el.matches(":focus-visible")), true, "the + button has a visible focus");
       await page.keyboard.press("Enter");
@@ -232,6 +242,9 @@ describe("the builder and the run monitor in Chromium", { timeout: 600_000 }, ()
       const testRun = panel(page).locator(".test-run");
       await testRun.getByText(/sleeping until/).waitFor({ timeout: 60_000 });
       await page.locator(".step-card[data-node-id=wait] [data-status=running]").waitFor();
+      const badge = await page.locator(".step-card[data-node-id=wait] [data-status=running]").boundingBox();
+      const tools = await page.locator(".step-card[data-node-id=wait] .card-tools").boundingBox();
+      assert.ok(badge.x + badge.width <= tools.x, "the test badge stays clear of the move buttons");
 
       await testRun.getByRole("link", { name: "Open run details" }).click();
       await page.locator("h1 [data-status=running]").waitFor();
@@ -242,6 +255,9 @@ describe("the builder and the run monitor in Chromium", { timeout: 600_000 }, ()
       await page.locator("h1 [data-status=cancelled]").waitFor();
       await page.locator(".run-card[data-node-id=webhook] [data-status=cancelled]").waitFor();
       await page.getByText(/The run was cancelled/).waitFor();
+      await page.locator(".run-card[data-node-id=wait] .card-main").click();
+      await page.locator(".step-detail").getByText(/^Cancelled while waiting/).waitFor();
+      assert.equal(await page.locator(".step-detail").getByText("No attempt yet").count(), 0);
       await page.screenshot({ path: `${SHOTS}/run-cancelled.png`, fullPage: true });
       const calls = await (await fetch(`http://127.0.0.1:${sink.port}/_sink/never-${stamp}/requests`)).json();
       assert.equal(calls.length, 0, "the cancelled run never called the webhook");
@@ -291,15 +307,26 @@ describe("the builder and the run monitor in Chromium", { timeout: 600_000 }, ()
 
       // The sent email, rendered in a sandboxed frame.
       await panel(page).locator(".test-run").getByRole("link", { name: "Open run details" }).click();
+      await page.locator(".run-card[data-node-id=check] .card-main").click();
+      await page.locator(".step-detail").getByText("Evaluated: took “If true”.").waitFor();
       await page.locator(".run-card[data-node-id=email] .card-main").click();
       await page.getByRole("button", { name: "Open the sent email" }).click();
       const dialog = page.getByRole("dialog", { name: "Email sent by “email”" });
       await dialog.waitFor();
       assert.equal(await dialog.locator("iframe").getAttribute("sandbox"), "");
       await dialog.frameLocator("iframe").locator("strong", { hasText: ITEM_ID }).waitFor();
+      const headers = (await dialog.getByLabel("Email headers").textContent()).replace(/\s+/g, " ");
+      assert.match(headers, /To ?planner@example\.com/);
+      assert.match(headers, new RegExp(`Subject ?Low stock ${ITEM_ID}`));
+      await page.setViewportSize({ width: 1440, height: 900 });
       await page.screenshot({ path: `${SHOTS}/run-email.png` });
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "hidden" });
+      await page.screenshot({ path: `${SHOTS}/run-condition.png` });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: `${SHOTS}/run-condition-phone.png`, fullPage: true });
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, "the run page is no wider than the phone");
+      await page.setViewportSize({ width: 1280, height: 800 });
       await sawNoConsoleErrors(errors);
     } finally {
       await context.close();
@@ -332,8 +359,8 @@ describe("the builder and the run monitor in Chromium", { timeout: 600_000 }, ()
       await page.getByRole("button", { name: "Save version" }).click();
       await page.getByText("Saved version 2.").waitFor();
       await page.getByRole("button", { name: "History" }).click();
-      await panel(page).getByText("Version 2").waitFor();
-      await panel(page).getByText("Version 1").waitFor();
+      await panel(page).locator(".version[data-version='2']").waitFor();
+      await panel(page).locator(".version[data-version='1']").waitFor();
 
       // Export shows the definition; importing an edited copy replaces the editor's content.
       await page.getByRole("button", { name: "JSON", exact: true }).click();

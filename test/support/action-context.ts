@@ -54,6 +54,9 @@ export function testDeps(over: Partial<NodeDeps> = {}): NodeDeps {
     discounts: { createCode: unused("discounts") },
     mirror: { read: unused("mirror"), change: unused("mirror") },
     links: { track: unused("links") },
+    // No daily cap: every effect passes.
+    caps: { reserve: () => Promise.resolve({ ok: true }) },
+    events: { subscribe: unused("event waits"), unsubscribe: unused("event waits") },
     ...over,
   };
 }

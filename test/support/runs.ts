@@ -80,3 +80,15 @@ export const webhook = (bucket: string, extra: Record<string, unknown> = {}) => 
 });
 
 export const noJitter = { max_attempts: 3, backoff: "exponential", initial_delay_ms: 1000, max_delay_ms: 60_000, jitter: false };
+
+/**
+ * Nothing is left to move the run: an alarm still armed (an alarm is never deleted, see
+ * RunObject.arm) fires without writing anything, and none is left after it.
+ */
+export async function expectAtRest(id: string) {
+  const rev = () => runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.storage.kv.get<{ rev: number }>("run")!.rev);
+  const before = await rev();
+  await runDurableObjectAlarm(stubOf(id));
+  expect(await rev()).toBe(before);
+  expect(await runDurableObjectAlarm(stubOf(id))).toBe(false);
+}

@@ -56,20 +56,31 @@ describe("layers of worker/", () => {
   });
 
   it("definition/ imports nothing above it", () => {
-    expect(crossings("definition", ["engine", "nodes", "contract", "db", "planning", "workflows", "run", "intake", "routes"])).toEqual([]);
+    expect(crossings("definition", ["engine", "nodes", "contract", "db", "planning", "workflows", "run", "flow", "intake", "schedule", "backfill", "retention", "routes"])).toEqual([]);
   });
 
   it("db/ imports nothing from the engine, the nodes or the contract", () => {
-    expect(crossings("db", ["engine", "nodes", "contract", "planning", "workflows", "run", "intake", "routes"])).toEqual([]);
+    expect(crossings("db", ["engine", "nodes", "contract", "planning", "workflows", "run", "flow", "intake", "schedule", "backfill", "retention", "routes"])).toEqual([]);
   });
 
   it("the engine knows node types only through the catalog it is handed", () => {
-    expect(crossings("engine", ["nodes", "contract", "db", "workflows", "run", "intake", "routes"])).toEqual([]);
+    expect(crossings("engine", ["nodes", "contract", "db", "workflows", "run", "flow", "intake", "schedule", "backfill", "retention", "routes"])).toEqual([]);
+  });
+
+  it("the run shell sits below flow control, and flow control below what starts runs", () => {
+    expect(crossings("run", ["flow", "restock", "intake", "schedule", "backfill", "retention", "routes"])).toEqual([]);
+    expect(crossings("flow", ["restock", "intake", "schedule", "backfill", "retention", "routes"])).toEqual([]);
   });
 
   it("the contract, the nodes and the engine touch no binding, nor does anything they import", () => {
     const roots = [...under("contract"), ...under("nodes"), ...under("engine")];
     const bound = [...reach(roots)].filter((f) => BINDING.test(code(sources.get(f)!)));
     expect(bound).toEqual([]);
+  });
+
+  it("retention/ sits beside intake/: below the routes and the entry, and nothing below imports it", () => {
+    expect(crossings("retention", ["routes", "index.ts", "scheduled.ts", "intake", "run", "flow"])).toEqual([]);
+    const below = ["lib", "definition", "entities", "db", "discounts", "planning", "engine", "nodes", "contract", "workflows", "restock", "engagement", "intake", "run", "flow"];
+    expect(below.flatMap((folder) => crossings(folder, ["retention"]))).toEqual([]);
   });
 });

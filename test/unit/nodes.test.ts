@@ -53,7 +53,7 @@ describe("a plan node reaches D1 only through the planning port", () => {
     const scope = testScope({ shop_id: "berlin" });
     const input = createOrGetPlan.resolve!(createOrGetPlan.configSchema.parse({ kind: "restock", name: "Week {{today}}", shops: { mode: "from_trigger" } }), scope, new Date("2026-03-01T12:00:00Z"));
     const result = await createOrGetPlan.execute(input, actionContext(scope, { nodeId: "plan" }).ctx, deps);
-    expect(asked).toEqual([{ kind: "restock", name: "Week 2026-03-01", shops: { mode: "specific", ids: ["berlin"] }, deadline: null }]);
+    expect(asked).toEqual([{ kind: "restock", name: "Week 2026-03-01", shops: { mode: "specific", ids: ["berlin"] }, deadline: null, test: false }]);
     expect(result).toMatchObject({ ok: true, output: { plan_id: "plan_1", created: true, shops: { mode: "specific", ids: ["berlin"] } } });
     expect(createOrGetPlan.summary?.summarize(result.ok === true ? result.output : null)).toEqual({ plans_created: 1 });
   });

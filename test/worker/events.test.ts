@@ -264,3 +264,127 @@ describe("dead events", () => {
     expect((await api(`/api/events/dead/${id}/replay`, { method: "POST" })).status).toBe(409);
   });
 });
+
+describe("refused requests (GET /api/events/refused)", () => {
+  /** The refusals recorded for this webhook id (the header each test sets to its own). */
+  async function refusalsOf(webhookId: string) {
+    const res = await api("/api/events/refused?limit=500");
+    expect(res.status).toBe(200);
+    return (await json(res)).items.filter((r: { webhook_id: string | null }) => r.webhook_id === webhookId);
+  }
+
+  it("keeps why a signed request was refused, with its events' ids and the start of its body", async () => {
+    const webhookId = uid("msg");
+    const good = inventoryEvent({}, { note: "n".repeat(2000) });
+    const bad = inventoryEvent({ type: "planet.updated" });
+    const res = await postEvents({ events: [good, bad] }, { id: webhookId });
+    expect(res.status).toBe(400);
+    const answered = (await json(res)).error;
+    const [kept, ...more] = await refusalsOf(webhookId);
+    expect(more).toEqual([]);
+    expect(kept).toMatchObject({
+      status: 400,
+      code: "validation_failed",
+      reason: answered.message,
+      issues: answered.issues,
+      signed: true,
+      event_count: 2,
+      events: [
+        { id: good.id, type: "inventory_item.updated", entity_id: good.entity_id },
+        { id: bad.id, type: "planet.updated", entity_id: bad.entity_id },
+      ],
+    });
+    expect(kept.excerpt).toBe(JSON.stringify({ events: [good, bad] }).slice(0, 1023) + "…");
+    expect(kept.body_bytes).toBe(encoder.encode(JSON.stringify({ events: [good, bad] })).byteLength);
+  });
+
+  it("keeps nothing an unsigned request sent but its size: a bad signature is refused and recorded as such", async () => {
+    const webhookId = uid("msg");
+    const event = inventoryEvent();
+    const res = await postEvents(event, { id: webhookId, secret: "whsec_" + btoa("someone-else-entirely-000000000") });
+    expect(res.status).toBe(401);
+    const [kept] = await refusalsOf(webhookId);
+    expect(kept).toMatchObject({ status: 401, code: "unauthorized", reason: "No webhook-signature matches the body", signed: false, event_count: null, events: [], excerpt: null, issues: [] });
+    expect(kept.body_bytes).toBe(encoder.encode(JSON.stringify(event)).byteLength);
+  });
+
+  it("records a signed body that is not JSON without failing, and lists refusals newest first", async () => {
+    const webhookId = uid("msg");
+    expect((await postEvents("{not json", { id: webhookId })).status).toBe(400);
+    expect((await postEvents("[1, 2]", { id: webhookId })).status).toBe(400);
+    const kept = await refusalsOf(webhookId);
+    expect(kept.map((r: { excerpt: string }) => r.excerpt)).toEqual(["[1, 2]", "{not json"]);
+    expect(kept.map((r: { event_count: number | null }) => r.event_count)).toEqual([null, null]);
+  });
+
+  it("answers an accepted request as before and records nothing for it", async () => {
+    const webhookId = uid("msg");
+    expect((await postEvents(inventoryEvent(), { id: webhookId })).status).toBe(202);
+    expect(await refusalsOf(webhookId)).toEqual([]);
+  });
+
+  it("needs a token, pages with a cursor and refuses a bad one", async () => {
+    expect((await api("/api/events/refused", { token: null })).status).toBe(401);
+    for (let i = 0; i < 3; i++) await postEvents("{", { id: uid("msg") });
+    const first = await json(await api("/api/events/refused?limit=2"));
+    expect(first.items).toHaveLength(2);
+    const second = await json(await api(`/api/events/refused?limit=2&cursor=${first.next_cursor}`));
+    expect(second.items[0].id < first.items[1].id).toBe(true);
+    expect((await api("/api/events/refused?cursor=nonsense")).status).toBe(400);
+  });
+
+  it("keeps only the last 500: recording one more drops the oldest", async () => {
+    // 600 old rows, written at once (ids before any real one), then a real refusal.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600)
+       INSERT INTO refused_events (id, refused_at, status, code, reason, issues, webhook_id, signed, body_bytes, event_count, events, excerpt)
+       SELECT printf('ref_0000000000%05d', i), '2026-01-01T00:00:00.000Z', 401, 'unauthorized', 'old', '[]', NULL, 0, 0, NULL, '[]', NULL FROM n`,
+    ).run();
+    const webhookId = uid("msg");
+    expect((await postEvents("{", { id: webhookId })).status).toBe(400);
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM refused_events").first<{ n: number }>())!;
+    expect(n).toBe(500);
+    expect(await refusalsOf(webhookId)).toHaveLength(1);
+    const oldest = await env.DB.prepare("SELECT min(id) AS id FROM refused_events").first<{ id: string }>();
+    expect(oldest!.id > "ref_0000000000" + "00100").toBe(true);
+  });
+});
+
+describe("replaying a dead event", () => {
+  async function deadEvent() {
+    const event = inventoryEvent();
+    const id = uid("dead");
+    const body = JSON.stringify({ event: { ...event, entity: "inventory_item", kind: "updated" }, error: "The workflow's definition could not be read" });
+    await env.DB.prepare("INSERT INTO dead_events (id, event_id, body, attempts, dead_at) VALUES (?, ?, ?, 5, ?)").bind(id, event.id, body, new Date().toISOString()).run();
+    return { id, event };
+  }
+  const listed = async (id: string) => (await json(await api("/api/events/dead?limit=500"))).items.some((d: { id: string }) => d.id === id);
+
+  it("queues it once: it leaves the list, and a second replay is a 409 that queues nothing", async () => {
+    const { id, event } = await deadEvent();
+    expect(await listed(id)).toBe(true);
+    const before = await recorded();
+    const res = await api(`/api/events/dead/${id}/replay`, { method: "POST" });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ replayed: true, event_id: event.id });
+    expect(await listed(id)).toBe(false);
+    const again = await api(`/api/events/dead/${id}/replay`, { method: "POST" });
+    expect(again.status).toBe(409);
+    expect((await json(again)).error.code).toBe("conflict");
+    expect(await recorded()).toBe(before + 1);
+  });
+
+  it("queues it once when two replays arrive together", async () => {
+    const { id } = await deadEvent();
+    const before = await recorded();
+    const answers = await Promise.all([api(`/api/events/dead/${id}/replay`, { method: "POST" }), api(`/api/events/dead/${id}/replay`, { method: "POST" })]);
+    expect(answers.map((r) => r.status).sort()).toEqual([202, 409]);
+    expect(await recorded()).toBe(before + 1);
+  });
+
+  it("answers 404 for an id no dead event has", async () => {
+    const res = await api(`/api/events/dead/${uid("none")}/replay`, { method: "POST" });
+    expect(res.status).toBe(404);
+    expect((await json(res)).error.code).toBe("not_found");
+  });
+});

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { pageSchema, RunListItemSchema, RunSchema, SavedWorkflowSchema, VersionDefinitionSchema, WorkflowListItemSchema, WorkflowSchema, WorkflowVersionSchema } from "../../worker/contract";
+import { PreviewRequestSchema } from "../../worker/contract/preview";
+import { parseEvents } from "../../worker/intake/envelope";
+import { definitionExamples, eventExamples, previewExamples } from "../../worker/routes/examples";
 import { api, json, uid } from "../support/api";
 
 type Schema = Record<string, unknown>;
@@ -9,10 +12,14 @@ interface Media {
 }
 interface Operation {
   operationId?: string;
-  requestBody?: { content?: Record<string, Media> };
+  summary?: string;
+  tags?: string[];
+  requestBody?: { content?: Record<string, Media & { examples?: Record<string, { summary?: string; value: unknown }> }> };
   responses?: Record<string, { content?: Record<string, Media> }>;
 }
 interface Document {
+  servers?: { url: string }[];
+  tags?: { name: string; description?: string }[];
   paths: Record<string, Record<string, Operation>>;
   components?: { schemas?: Record<string, Schema> };
 }
@@ -114,5 +121,66 @@ describe("answers in the contract's shapes", () => {
     const run = RunSchema.strict().parse(await json(await api(`/api/runs/${id}`)));
     expect(run.steps.map((s) => s.status)).toEqual(["succeeded"]);
     strictPage(RunListItemSchema).parse(await json(await api(`/api/runs?workflow_id=${wf.id}`)));
+  });
+});
+
+describe("the API reference (issue 14)", () => {
+  it("gives every operation an operationId, a short one-line summary and one of the document's tags", async () => {
+    const doc = await openapi();
+    const ops = operations(doc);
+    expect(ops.filter(({ op }) => !op.operationId).map((o) => o.name)).toEqual([]);
+    // The reference's sidebar lists operations by summary: details go in the description.
+    expect(ops.filter(({ op }) => !op.summary?.trim() || op.summary.includes("\n") || op.summary.length > 60).map((o) => `${o.name}: ${o.op.summary}`)).toEqual([]);
+    const tags = new Set((doc.tags ?? []).map((t) => t.name));
+    expect(ops.filter(({ op }) => op.tags?.length !== 1 || !tags.has(op.tags[0]!)).map((o) => o.name)).toEqual([]);
+    expect(doc.tags?.every((t) => t.description)).toBe(true);
+  });
+
+  it("names the server that answered, so that Try it sends to it", async () => {
+    const doc = await openapi();
+    expect(doc.servers).toEqual([expect.objectContaining({ url: "http://localhost" })]);
+  });
+
+  it("shows examples of the event envelope, the workflow definition and the preview request", async () => {
+    const doc = await openapi();
+    const examples = (path: string, method: string) => doc.paths[path]![method]!.requestBody!.content!["application/json"]!.examples;
+    expect(examples("/api/events", "post")).toEqual(eventExamples);
+    for (const [path, method] of [["/api/workflows", "post"], ["/api/workflows/{id}", "put"], ["/api/workflows/validate", "post"]] as const) {
+      expect(examples(path, method)).toEqual(definitionExamples);
+    }
+    expect(examples("/api/workflows/{id}/preview", "post")).toEqual(previewExamples);
+  });
+
+  it("gives examples the API accepts", async () => {
+    for (const [name, example] of Object.entries(eventExamples)) expect(parseEvents(example.value).ok, name).toBe(true);
+    for (const [name, example] of Object.entries(previewExamples)) expect(PreviewRequestSchema.safeParse(example.value).success, name).toBe(true);
+    for (const example of Object.values(definitionExamples)) {
+      const res = await api("/api/workflows/validate", { method: "POST", json: example.value });
+      expect(res.status).toBe(200);
+      expect(await json(res)).toMatchObject({ valid: true, issues: [], activation_issues: [] });
+    }
+  });
+
+  it("serves the reference page with Scalar's script from this server, needing no token", async () => {
+    const res = await api("/api/docs", { token: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain('<script src="/vendor/scalar/standalone.js"></script>');
+    expect(html).toContain('"url": "/api/openapi.json"');
+    expect(html).not.toMatch(/https?:\/\/(?!localhost)/);
+  });
+});
+
+describe("the order of the reference", () => {
+  it("lists paths in order, each path's methods GET, POST, PUT, PATCH, DELETE", async () => {
+    const doc = await openapi();
+    const paths = Object.keys(doc.paths);
+    expect(paths).toEqual([...paths].sort());
+    const rank = ["get", "post", "put", "patch", "delete"];
+    for (const item of Object.values(doc.paths)) {
+      const methods = Object.keys(item).filter((m) => METHODS.has(m));
+      expect(methods).toEqual([...methods].sort((a, b) => rank.indexOf(a) - rank.indexOf(b)));
+    }
   });
 });

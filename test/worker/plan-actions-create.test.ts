@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createOrGetPlan } from "../../worker/nodes/create-or-get-plan";
 import { DateSpecError } from "../../worker/definition/date-spec";
 import { ctxOf, depsOf, NOW, planStep, scopeOf, triggerOf } from "../support/plan-fixtures";
-import { uid } from "../support/api";
+import { api, json, uid } from "../support/api";
 
 describe("create_or_get_plan", () => {
   it("creates an open plan, then reuses it for the same kind and interpolated name", async () => {
@@ -86,5 +86,51 @@ describe("create_or_get_plan", () => {
     const input = createOrGetPlan.resolve!(createOrGetPlan.configSchema.parse({ kind: "restock", name: uid("d1") }), scopeOf(), NOW);
     const res = await createOrGetPlan.execute(input, c, depsOf(broken));
     expect(res).toMatchObject({ ok: false, retryable: true });
+  });
+});
+
+describe("create_or_get_plan in a test run", () => {
+  const asTest = async (cfg: Record<string, unknown>, key = uid("run_test:plan")) => {
+    const c = { ...ctxOf({ nodeId: "plan", key }), test: true };
+    return createOrGetPlan.execute(createOrGetPlan.resolve!(createOrGetPlan.configSchema.parse(cfg), scopeOf(c.trigger), NOW), c, depsOf());
+  };
+  type Out = { ok: true; output: { plan_id: string; created: boolean; test: boolean } };
+
+  it("creates a test plan apart from the real open plan of that name, reuses it in the next test run, and no real run reuses it", async () => {
+    const name = uid("Sneakers");
+    const real = (await planStep({ kind: "restock", name })) as Out;
+    expect(real.output).toMatchObject({ created: true, test: false });
+
+    const first = (await asTest({ kind: "restock", name })) as Out;
+    expect(first).toMatchObject({ ok: true, output: { created: true, test: true, name, status: "open" } });
+    expect(first.output.plan_id).not.toBe(real.output.plan_id);
+    const again = (await asTest({ kind: "restock", name })) as Out;
+    expect(again.output).toMatchObject({ plan_id: first.output.plan_id, created: false, test: true });
+    const realAgain = (await planStep({ kind: "restock", name })) as Out;
+    expect(realAgain.output).toMatchObject({ plan_id: real.output.plan_id, created: false, test: false });
+
+    // Marked in D1 and in the API, one plan and the list.
+    const rows = await env.DB.prepare("SELECT id, test FROM plans WHERE name = ? ORDER BY test").bind(name).all<{ id: string; test: number }>();
+    expect(rows.results).toEqual([
+      { id: real.output.plan_id, test: 0 },
+      { id: first.output.plan_id, test: 1 },
+    ]);
+    expect(await json(await api(`/api/plans/${first.output.plan_id}`))).toMatchObject({ id: first.output.plan_id, test: true });
+    expect(await json(await api(`/api/plans/${real.output.plan_id}`))).toMatchObject({ id: real.output.plan_id, test: false });
+    const ids = async (query: string) => (await json<{ items: { id: string }[] }>(await api(`/api/plans?kind=restock&limit=500${query}`))).items.map((p) => p.id);
+    expect(await ids("&test=true")).toContain(first.output.plan_id);
+    expect(await ids("&test=true")).not.toContain(real.output.plan_id);
+    expect(await ids("&test=false")).toContain(real.output.plan_id);
+    expect(await ids("&test=false")).not.toContain(first.output.plan_id);
+    expect(await ids("")).toEqual(expect.arrayContaining([real.output.plan_id, first.output.plan_id]));
+    expect((await api("/api/plans?test=maybe")).status).toBe(400);
+  });
+
+  it("gives test runs asking at once one test plan", async () => {
+    const name = uid("race_test");
+    const outputs = ((await Promise.all(Array.from({ length: 6 }, () => asTest({ kind: "rebalance", name })))) as Out[]).map((r) => r.output);
+    expect(new Set(outputs.map((o) => o.plan_id)).size).toBe(1);
+    expect(outputs.filter((o) => o.created)).toHaveLength(1);
+    expect(outputs.every((o) => o.test)).toBe(true);
   });
 });

@@ -80,7 +80,7 @@ describe("GET /api/plans", () => {
     expect(ids.indexOf(newer)).toBeLessThan(ids.indexOf(older));
     const item = page.items.find((p: { id: string }) => p.id === newer);
     expect(item).toMatchObject({ kind: "restock", status: "open", deadline: null, shops: { mode: "all", ids: [] }, item_count: 3, total_quantity: 6 });
-    expect(Object.keys(item).sort()).toEqual(["created_at", "deadline", "id", "item_count", "kind", "name", "shops", "status", "total_quantity", "updated_at"]);
+    expect(Object.keys(item).sort()).toEqual(["created_at", "deadline", "id", "item_count", "kind", "name", "shops", "status", "test", "total_quantity", "updated_at"]);
   });
 
   it("filters by kind and status, and pages with a cursor", async () => {

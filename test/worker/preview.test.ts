@@ -1,11 +1,14 @@
+import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { snapshotCounters } from "../../worker/lib/metrics";
 import { api, json, uid } from "../support/api";
 import { linesOf, mirror, planStep, world } from "../support/plan-fixtures";
 
 /*
  * POST /api/workflows/{id}/preview (SPEC §13): a workflow run on real mirrored data with no effect
- * outside — every table holds the same rows afterwards.
+ * outside — every table holds the same rows afterwards, every Durable Object the same storage, and
+ * no object was written to.
  */
 
 async function createWorkflow(def: Record<string, unknown>): Promise<string> {
@@ -30,6 +33,52 @@ async function database(): Promise<Record<string, string>> {
     out[name] = `${rows.length} ${[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
   }
   return out;
+}
+
+const digest = async (rows: string[]) => {
+  const bytes = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(rows.join("\n")));
+  return `${rows.length} ${[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+};
+
+// By class: a service binding answers `in` for any name.
+const isNamespace = (v: unknown): v is DurableObjectNamespace => typeof v === "object" && v !== null && v.constructor?.name === "DurableObjectNamespace";
+
+/**
+ * Every Durable Object that holds storage, in every namespace the Worker binds (runs, inboxes,
+ * restocks, and any added later), each as a digest of its keys and values, its SQL tables' rows
+ * and its alarm: a preview must create no object with storage and change none. A run it started
+ * would be a new RUNS object; an event it queued, inbox rows.
+ */
+async function durableObjects(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [binding, namespace] of Object.entries(env)) {
+    if (!isNamespace(namespace)) continue;
+    for (const id of await listDurableObjectIds(namespace)) {
+      out[`${binding} ${id.toString()}`] = await runInDurableObject(namespace.get(id), async (_o: unknown, state) => {
+        const rows = [...(await state.storage.list())].map(([k, v]) => JSON.stringify([k, v]));
+        const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").toArray();
+        for (const { name } of tables) rows.push(...state.storage.sql.exec(`SELECT * FROM "${name}"`).toArray().map((r) => `${name} ${JSON.stringify(r)}`));
+        rows.push(`alarm ${await state.storage.getAlarm()}`);
+        return digest(rows.sort());
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The isolate's counters of writes and calls (worker/lib/metrics.ts): D1 rows written, run and
+ * inbox storage rows written, run starts, alarms, queue messages sent. The run objects, the
+ * inboxes and the restocks count here as they write, so a write later undone still shows.
+ */
+function writeCounters(): Record<string, number> {
+  // A counter at 0 (a read's statement adds d1_rows_written 0) is no write.
+  return Object.fromEntries(Object.entries(snapshotCounters()).filter(([name, n]) => n > 0 && /written|sent|start|created|alarm|rpc|conversions|superseded/.test(name)));
+}
+
+/** What a preview must leave as it was: D1, Durable Object storage, and the write counters. */
+async function effects() {
+  return { d1: await database(), durable_objects: await durableObjects(), counters: writeCounters() };
 }
 
 interface Step {
@@ -81,7 +130,7 @@ describe("a preview on a mirrored inventory item", () => {
         { id: "never", type: "send_email", config: { to: ["buyer@example.com"], subject: "not low", body: "." } },
       ],
     });
-    const before = await database();
+    const before = await effects();
     const started = Date.now();
 
     const res = await preview(id, { entity: "inventory_item", entity_id: w.id("V1a_S1") });
@@ -140,7 +189,7 @@ describe("a preview on a mirrored inventory item", () => {
     expect(stepOf(body, "after").preview.subject).toBe(`Added 3 lines on ${wait.until.slice(0, 10)}`);
     expect(body.impact).toEqual({ emails: 2, pushes: 0, webhooks: 1, discount_codes: 0, plan_lines: 3, units: 10, cost_value: 500, retail_value: 1100 });
 
-    expect(await database()).toEqual(before);
+    expect(await effects()).toEqual(before);
   });
 
   it("reuses the open plan of that name, and a failing step stops the walk", async () => {
@@ -195,7 +244,7 @@ describe("a preview on a mirrored subscription", () => {
         { id: "done", type: "update_subscription_status", config: { status: "completed" } },
       ],
     });
-    const before = await database();
+    const before = await effects();
     const res = await preview(id, { entity: "subscription", entity_id: sub });
     const body = await json(res);
     expect(res.status, JSON.stringify(body)).toBe(200);
@@ -210,7 +259,7 @@ describe("a preview on a mirrored subscription", () => {
     // Judged on the mirror as it is (pending): pending → completed is not a legal change.
     expect(stepOf(body, "done")).toMatchObject({ status: "would_fail", preview: { from: "pending", to: "completed", legal: false } });
     expect(body.impact).toMatchObject({ emails: 1, discount_codes: 1 });
-    expect(await database()).toEqual(before);
+    expect(await effects()).toEqual(before);
   });
 });
 
@@ -261,12 +310,12 @@ describe("a preview of what matches now", () => {
       "inventory_item",
       [0, 2, 4, 9].map((on_hand, i) => ({ id: w.id(`watch_${i}`), variant_id: w.id("V1a"), shop_id: w.id("S1"), on_hand, on_order: 0, target: 5, tags: [tag] })),
     );
-    const before = await database();
+    const before = await effects();
     const body = await json(await preview(id, { matching_now: true, limit: 1000 }));
     expect(body).toMatchObject({ matching_now: true, examined: 4, runs: 3, failing: 0, truncated: false, impact: { emails: 3, webhooks: 0 } });
     const limited = await json(await preview(id, { matching_now: true, limit: 2 }));
     expect(limited).toMatchObject({ runs: 2, truncated: true, impact: { emails: 2 } });
-    expect(await database()).toEqual(before);
+    expect(await effects()).toEqual(before);
   });
 });
 
@@ -348,5 +397,26 @@ describe("bad previews", () => {
     expect((await preview(id, { event: { type: "product.updated", entity_id: uid("missing") } })).status).toBe(404);
     expect((await preview(uid("wf"), { entity: "product", entity_id: "x" })).status).toBe(404);
     expect((await preview(id, { entity: "product", entity_id: "x", version: 99 })).status).toBe(404);
+  });
+});
+
+describe("the check that a preview writes nothing", () => {
+  it("sees what a test run writes: a new run object, its storage and the counters of its writes", async () => {
+    const id = await createWorkflow({
+      name: uid("Check"),
+      trigger: { entity: "product", events: ["updated"] },
+      start: "mail",
+      nodes: [{ id: "mail", type: "send_email", config: { to: ["a@example.com"], subject: "s", body: "b" } }],
+    });
+    const before = await effects();
+    const res = await api(`/api/workflows/${id}/test`, { method: "POST", json: { entity_id: uid("p"), data: { name: "x" } } });
+    expect(res.status).toBe(202);
+    const run = (await json<{ id: string }>(res)).id;
+    await env.RUNS.get(env.RUNS.idFromString(run)).settled();
+    const after = await effects();
+    expect(Object.keys(after.durable_objects)).toContain(`RUNS ${run}`);
+    expect(Object.keys(before.durable_objects)).not.toContain(`RUNS ${run}`);
+    expect((after.counters.run_storage_rows_written ?? 0) - (before.counters.run_storage_rows_written ?? 0)).toBeGreaterThan(0);
+    expect(after).not.toEqual(before);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { consumeBatch } from "../../worker/intake/consumer";
 import type { EpisodeState } from "../../worker/restock/episode";
 import type { RestockObject } from "../../worker/restock/restock-object";
-import { backInStockEventId, episodeId } from "../../worker/restock/waves";
+import { backInStockEventId, episodeId, episodeScope } from "../../worker/restock/waves";
 import { api, json, uid } from "../support/api";
 import { inboxMessage, inventoryEvent, runFor } from "../support/events";
 
@@ -333,5 +333,128 @@ describe("back-in-stock restocks", () => {
     expect(first.items.map((e: { id: string }) => e.id)).toEqual([ids[2], ids[1]]);
     const second = await json(await api(`/api/restocks?variant_id=${variant}&limit=2&cursor=${first.next_cursor}`));
     expect(second).toEqual({ items: [expect.objectContaining({ id: ids[0] })], next_cursor: null });
+  });
+});
+
+describe("a restock after the stock sold out again", () => {
+  const episodes = async (variant: string) => (await json(await api(`/api/restocks?variant_id=${variant}`))).items as { id: string; status: string; end_reason: string | null; notified: number; waves: { ended_at: string | null }[] }[];
+
+  it("ends the older episode waiting for its next wave, so that only the new one sends", async () => {
+    const wf = await backInStockWorkflow({ min_stock: 1, per_unit: 1, wave_minutes: 60 });
+    const variant = uid("var");
+    const item = { id: uid("inv"), variant_id: variant, shop_id: uid("shop"), on_hand: 0 };
+    await putItem(item.id, variant, item.shop_id, 0);
+    const subs = await subscribe(variant, 10);
+    const [first, second] = [`evt_${crypto.randomUUID()}`, `evt_${crypto.randomUUID()}`];
+    const [ep1, ep2] = [await episodeId(wf, { event_id: first, variant_id: variant, shop_id: null }), await episodeId(wf, { event_id: second, variant_id: variant, shop_id: null })];
+    const t0 = Date.now() + YEAR;
+    await clockAt(ep1, t0);
+    await clockAt(ep2, t0 + 10 * MINUTE);
+
+    await stock({ ...item, on_hand: 2 }, first);
+    await drain(ep1);
+    expect(await stateOf(ep1)).toMatchObject({ status: "waiting", notified: 2 });
+    await stock({ ...item, on_hand: 0 }); // sold out again
+    await stock({ ...item, on_hand: 3 }, second); // and back: a new episode
+
+    expect(await stateOf(ep1)).toMatchObject({ status: "ended", end_reason: "superseded", notified: 2, wake_at: null });
+    await drain(ep2);
+    expect(await stateOf(ep2)).toMatchObject({ status: "waiting", notified: 3 });
+    // The older episode's next wave never goes, however late it is.
+    await clockAt(ep1, t0 + 61 * MINUTE);
+    expect(await runDurableObjectAlarm(stubOf(ep1))).toBe(false);
+    expect(await notified(wf, ep1, subs)).toEqual(subs.slice(0, 2));
+    // The new one counts everyone still pending from the oldest (the first two were not told they are served: still pending).
+    expect(await notified(wf, ep2, subs)).toEqual(subs.slice(0, 3));
+
+    const listed = await episodes(variant);
+    expect(listed.map((e) => [e.id, e.status, e.end_reason, e.notified])).toEqual([
+      [ep2, "waiting", null, 3],
+      [ep1, "ended", "superseded", 2],
+    ]);
+  });
+
+  it("stops an episode in the middle of its fan-out at the next page when a newer one takes over", async () => {
+    const wf = await backInStockWorkflow({ min_stock: 1 });
+    const variant = uid("var");
+    const item = { id: uid("inv"), variant_id: variant, shop_id: uid("shop"), on_hand: 0 };
+    await putItem(item.id, variant, item.shop_id, 0);
+    const subs = await subscribe(variant, 30);
+    const [first, second] = [`evt_${crypto.randomUUID()}`, `evt_${crypto.randomUUID()}`];
+    const [ep1, ep2] = [await episodeId(wf, { event_id: first, variant_id: variant, shop_id: null }), await episodeId(wf, { event_id: second, variant_id: variant, shop_id: null })];
+    await clockAt(ep1, Date.now() + YEAR);
+    await clockAt(ep2, Date.now() + YEAR);
+    await limit(ep1, { page: 5, startsPerAlarm: 10 });
+
+    await stock({ ...item, on_hand: 1 }, first);
+    expect(await runDurableObjectAlarm(stubOf(ep1))).toBe(true);
+    expect(await stateOf(ep1)).toMatchObject({ status: "sending", notified: 10 });
+    await stock({ ...item, on_hand: 0 });
+    await stock({ ...item, on_hand: 2 }, second);
+
+    const ended = (await stateOf(ep1))!;
+    expect(ended).toMatchObject({ status: "ended", end_reason: "superseded", notified: 10 });
+    expect(ended.waves.every((w) => w.ended_at !== null)).toBe(true);
+    expect(await runDurableObjectAlarm(stubOf(ep1))).toBe(false);
+    await drain(ep2);
+    expect(await stateOf(ep2)).toMatchObject({ status: "ended", end_reason: "no_waiting", notified: 30 });
+    expect(await notified(wf, ep1, subs)).toEqual(subs.slice(0, 10));
+    expect(await notified(wf, ep2, subs)).toEqual(subs);
+    expect((await episodes(variant)).find((e) => e.id === ep1)).toMatchObject({ status: "ended", end_reason: "superseded", notified: 10 });
+    // Once the scope's current episode ended, the scope's object holds nothing.
+    const scope = env.RESTOCKS.get(env.RESTOCKS.idFromName(episodeScope({ workflow_id: wf, variant_id: variant, shop_id: null })));
+    expect(await runInDurableObject(scope, (_o: RestockObject, state) => [...state.storage.kv.list()].length)).toBe(0);
+  });
+
+  it("lets one of two episodes of a scope started at once send, and ends the other before it sends", async () => {
+    const wf = await backInStockWorkflow({ min_stock: 1 });
+    const variant = uid("var");
+    await putItem(uid("inv"), variant, uid("shop"), 5);
+    const subs = await subscribe(variant, 4);
+    const start = (id: string) => ({ id, workflow_id: wf, version: 1, variant_id: variant, shop_id: null, event_id: uid("evt"), min_stock: 1, per_unit: null, wave_minutes: 60 });
+    const ids = [uid("rst"), uid("rst")];
+    for (const id of ids) await clockAt(id, Date.now() + YEAR);
+    expect(await Promise.all(ids.map((id) => stubOf(id).start(start(id))))).toEqual([{ created: true }, { created: true }]);
+    for (const id of ids) await drain(id);
+    const states = await Promise.all(ids.map(stateOf));
+    expect(states.map((s) => s!.end_reason).sort()).toEqual(["no_waiting", "superseded"]);
+    const [sender, other] = states[0]!.end_reason === "no_waiting" ? ids : [ids[1]!, ids[0]!];
+    expect(await stateOf(other!)).toMatchObject({ status: "ended", notified: 0, waves: [] });
+    expect(await notified(wf, sender!, subs)).toEqual(subs);
+    expect(await notified(wf, other!, subs)).toEqual([]);
+  });
+
+  it("leaves alone the episodes of another shop scope and of another workflow", async () => {
+    const a = await backInStockWorkflow({ min_stock: 1, per_unit: 1 });
+    const variant = uid("var");
+    const shop = uid("shop");
+    const item = { id: uid("inv"), variant_id: variant, shop_id: shop, on_hand: 0 };
+    await putItem(item.id, variant, shop, 0);
+    await subscribe(variant, 3, { shop_id: shop });
+    await subscribe(variant, 3);
+    const first = `evt_${crypto.randomUUID()}`;
+    const inShop = await episodeId(a, { event_id: first, variant_id: variant, shop_id: shop });
+    const anywhere = await episodeId(a, { event_id: first, variant_id: variant, shop_id: null });
+    await clockAt(inShop, Date.now() + YEAR);
+    await clockAt(anywhere, Date.now() + YEAR);
+    // One event lifts the shop's stock and the variant's over all shops: two scopes, two episodes, both go on.
+    await stock({ ...item, on_hand: 2 }, first);
+    await drain(inShop);
+    await drain(anywhere);
+    expect(await stateOf(inShop)).toMatchObject({ shop_id: shop, status: "waiting", notified: 2 });
+    expect(await stateOf(anywhere)).toMatchObject({ shop_id: null, status: "waiting", notified: 2 });
+
+    // A second workflow's episode of the same variant ends nothing of the first's.
+    await stock({ ...item, on_hand: 0 });
+    const b = await backInStockWorkflow({ min_stock: 1, per_unit: 1 });
+    const second = `evt_${crypto.randomUUID()}`;
+    const ofB = await episodeId(b, { event_id: second, variant_id: variant, shop_id: shop });
+    await clockAt(ofB, Date.now() + YEAR);
+    // Workflow a is paused first, so that only b sees the restock.
+    expect((await api(`/api/workflows/${a}/status`, { method: "POST", json: { status: "paused" } })).status).toBe(200);
+    await stock({ ...item, on_hand: 2 }, second);
+    expect(await stateOf(ofB)).toMatchObject({ status: "sending" });
+    expect(await stateOf(inShop)).toMatchObject({ status: "waiting", end_reason: null });
+    expect(await stateOf(anywhere)).toMatchObject({ status: "waiting", end_reason: null });
   });
 });

@@ -30,8 +30,15 @@ async function cutOffRun() {
   return { id, slow, next };
 }
 
-/** A cancelled run keeps no alarm: nothing is left that could wake it. */
+/**
+ * Nothing is left that could move a cancelled run: an alarm still armed (it is never deleted, see
+ * RunObject.arm) fires and writes nothing, and then none is left.
+ */
 async function nothingMoreHappens(id: string) {
+  const rev = () => runInDurableObject(stubOf(id), (_obj: RunObject, state) => state.storage.kv.get<{ rev: number }>("run")!.rev);
+  const before = await rev();
+  await runDurableObjectAlarm(stubOf(id));
+  expect(await rev()).toBe(before);
   expect(await runDurableObjectAlarm(stubOf(id))).toBe(false);
   expect((await settled(id)).status).toBe("cancelled");
 }

@@ -5,7 +5,7 @@ import { DEADLINE_MARGIN_MS, DEFAULT_STEP_TIMEOUT_MS, INTERRUPTED, MAX_STEP_OUTP
 import type { RunState } from "../../worker/engine/run-state";
 import type { RunObject } from "../../worker/run/run-object";
 import { api, uid } from "../support/api";
-import { alarmOf, createWorkflow, fireAt, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "../support/runs";
+import { alarmOf, createWorkflow, expectAtRest, fireAt, noJitter, program, reached, received, settled, startRun, startTest, stubOf, webhook } from "../support/runs";
 
 /*
  * A run never hangs in `running`: whatever goes wrong between an action and the record of its
@@ -33,7 +33,7 @@ describe("results that cannot be recorded", () => {
     expect(run.error).toContain(step.error);
     expect((await api(`/api/runs/${id}/steps/mail/message`)).status).toBe(404);
     // Nothing is left to do, and nothing waits.
-    expect(await runDurableObjectAlarm(stubOf(id))).toBe(false);
+    await expectAtRest(id);
   });
 
   it("keeps the alarm at the attempt's deadline when recording its result throws, and completes the run from it", async () => {

@@ -28,6 +28,8 @@ function write(id: string, rev: number, status: string): RunIndexWrite {
     event_id: null,
     entity: "inventory_item",
     entity_id: "inv_1",
+    waiting_for: null,
+    flow_key: null,
     started_at: 1_700_000_000_000,
     finished_at: status === "completed" ? 1_700_000_001_000 : null,
     error: null,
@@ -63,8 +65,10 @@ describe("the D1 index of runs", () => {
     const written = await runInDurableObject(stubOf(id), (_obj: RunObject, state) => new IndexWriter(new RunStorage(state.storage.kv), env.DB).write(stale));
     expect(written).toBe(true);
     expect(await rowOf(id)).toMatchObject({ status: "completed", steps: JSON.stringify({ pause: "succeeded", notify: "succeeded" }) });
-    // The run knows its row is current: no alarm is left to write it again.
+    // An alarm left armed changes neither the row nor the run, and leaves none behind.
+    await runDurableObjectAlarm(stubOf(id));
     expect(await runDurableObjectAlarm(stubOf(id))).toBe(false);
+    expect(await rowOf(id)).toMatchObject({ status: "completed" });
     expect((await settled(id)).status).toBe("completed");
   });
 });

@@ -232,12 +232,17 @@ describe("retry classification", () => {
     expect(await recorded(target)).toEqual([]);
   });
 
-  it("retries a network error (the server hangs up)", async () => {
+  it("retries a network error (the connection is lost)", async () => {
     const b = uid("hangup");
-    await program(b, [{ hang_up: true }]);
-    const r = failure((await call(b)).result);
+    // The runtime's fetch rejects a lost connection with this error. Given by the fetch the step is
+    // handed, not by a real socket: workerd under the test pool runs --verbose and prints every
+    // failed subrequest as an "uncaught exception … Network connection lost" even when the caller
+    // handles the rejection, as this step does — a line in every `npm test` that reports nothing.
+    const lost = { ...realDeps(), fetch: async () => Promise.reject(new Error("Network connection lost.")) };
+    const r = failure((await call(b, {}, {}, lost)).result);
     expect(r.retryable).toBe(true);
-    expect(r.error).toMatch(/^Could not reach 127\.0\.0\.1:\d+/);
+    expect(r.error).toBe(`Could not reach ${new URL(SINK).host}: Network connection lost.`);
+    expect(await recorded(b)).toEqual([]);
   });
 
   it("retries a request that outlives timeout_ms", async () => {

@@ -308,3 +308,147 @@ describe("API description", () => {
     expect((await json(res)).error.code).toBe("not_found");
   });
 });
+
+// ---------------------------------------------------------------- test runs: test plans, back in stock
+
+const putEntities = async (kind: string, rows: unknown[]) => {
+  const res = await api(`/api/entities/${kind}`, { method: "PUT", json: rows });
+  expect(res.status, JSON.stringify(await res.clone().json())).toBe(200);
+};
+const settledRun = async (id: string) => JSON.parse((await env.RUNS.get(env.RUNS.idFromString(id)).settled())!);
+const startTestRun = (workflowId: string, body: unknown) => api(`/api/workflows/${workflowId}/test`, { method: "POST", json: body });
+
+describe("a test run's plan", () => {
+  it("is a test plan of its own, marked in the API with its lines, while the real open plan of that name is left alone", async () => {
+    const p = uid("tp");
+    await putEntities("product_variant", [{ id: `${p}_v`, product_id: `${p}_p`, size: "42" }]);
+    await putEntities("inventory_item", [{ id: `${p}_i`, variant_id: `${p}_v`, shop_id: `${p}_s`, on_hand: 1, on_order: 0, target: 5 }]);
+    const name = `Restock ${p}`;
+    const res = await api("/api/workflows", {
+      method: "POST",
+      json: {
+        name: uid("wf"),
+        trigger: { entity: "inventory_item" },
+        start: "plan",
+        nodes: [
+          { id: "plan", type: "create_or_get_plan", config: { kind: "restock", name }, next: "items" },
+          { id: "items", type: "add_items_to_plan", config: { plan: "{{steps.plan.output.plan_id}}", filter: { entity: "inventory_item", from_trigger: true }, quantity: { strategy: "fill_to_target" } } },
+        ],
+      },
+    });
+    expect(res.status).toBe(201);
+    const wf = await json(res);
+    // A real plan of that name is open (as a real run would have made it).
+    await env.DB.prepare("INSERT INTO plans (id, kind, name, status, shops, created_at, updated_at) VALUES (?, 'restock', ?, 'open', '{\"mode\":\"all\",\"ids\":[]}', ?, ?)")
+      .bind(`${p}_real`, name, new Date().toISOString(), new Date().toISOString())
+      .run();
+
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      const started = await startTestRun(wf.id, { entity_id: `${p}_i` });
+      expect(started.status).toBe(202);
+      runs.push(await settledRun((await json(started)).id));
+    }
+    for (const run of runs) expect(run.status, run.error ?? "").toBe("completed");
+    const [first, second] = runs.map((r) => r.steps.find((s: { node_id: string }) => s.node_id === "plan").output);
+    expect(first).toMatchObject({ created: true, test: true });
+    expect(second).toMatchObject({ created: false, test: true, plan_id: first.plan_id });
+    expect(first.plan_id).not.toBe(`${p}_real`);
+
+    const plan = await json(await api(`/api/plans/${first.plan_id}`));
+    expect(plan).toMatchObject({ name, test: true, item_count: 1, total_quantity: 4 });
+    expect(plan.items).toEqual([expect.objectContaining({ inventory_item_id: `${p}_i`, quantity: 4, test: true })]);
+    expect(await json(await api(`/api/plans/${p}_real`))).toMatchObject({ test: false, item_count: 0, items: [] });
+  });
+});
+
+describe("a back-in-stock test run", () => {
+  /** A mirrored customer, product, size and subscription, and a back-in-stock workflow emailing about them. */
+  async function waitlist(status = "pending") {
+    const p = uid("bt");
+    await putEntities("brand", [{ id: `${p}_b`, name: "Nordlicht" }]);
+    await putEntities("product", [{ id: `${p}_p`, brand_id: `${p}_b`, name: "Trail Runner", price: 120, cost: 50 }]);
+    await putEntities("product_variant", [{ id: `${p}_v`, product_id: `${p}_p`, size: "43" }]);
+    await putEntities("customer", [{ id: `${p}_c`, email: `${p}@example.com`, name: "Zoë" }]);
+    await putEntities("subscription", [{ id: `${p}_s`, customer_id: `${p}_c`, variant_id: `${p}_v`, status, channel: "email", created_at: "2026-11-20T09:00:00Z", tags: ["waitlist"] }]);
+    const res = await api("/api/workflows", {
+      method: "POST",
+      json: {
+        name: uid("bis"),
+        trigger: { entity: "subscription", events: ["back_in_stock"], restock: { min_stock: 1, per_unit: 2 } },
+        start: "mail",
+        nodes: [
+          {
+            id: "mail",
+            type: "send_email",
+            config: { to: ["{{trigger.related.customer.email}}"], subject: "{{trigger.related.product.name}}, size {{trigger.related.product_variant.size}}, is back", body: "Hello {{trigger.related.customer.name}}" },
+            next: "delivered",
+          },
+          { id: "delivered", type: "update_subscription_status", config: { status: "delivered" } },
+        ],
+      },
+    });
+    expect(res.status).toBe(201);
+    return { p, wf: (await json(res)).id as string, sub: `${p}_s` };
+  }
+
+  it("runs on a mirrored subscription with the event a restock wave gives it: its snapshot, no previous, its related entities", async () => {
+    const { p, wf, sub } = await waitlist();
+    const res = await startTestRun(wf, { type: "subscription.back_in_stock", entity_id: sub });
+    expect(res.status, JSON.stringify(await res.clone().json())).toBe(202);
+    const run = await settledRun((await json(res)).id);
+    expect(run).toMatchObject({ status: "completed", test: true });
+    expect(run.trigger).toMatchObject({
+      type: "subscription.back_in_stock",
+      entity: "subscription",
+      entity_id: sub,
+      previous: null,
+      data: { id: sub, customer_id: `${p}_c`, variant_id: `${p}_v`, status: "pending", channel: "email", tags: ["waitlist"] },
+      related: { customer: { id: `${p}_c` }, product_variant: { id: `${p}_v` }, product: { id: `${p}_p` }, brand: { id: `${p}_b` } },
+    });
+    expect(run.steps[0]).toMatchObject({ node_id: "mail", status: "succeeded", input: { to: [`${p}@example.com`], subject: "Trail Runner, size 43, is back" } });
+    expect(run.steps[1]).toMatchObject({ node_id: "delivered", status: "succeeded", output: { subscription_id: sub, from: "pending", to: "delivered" } });
+    // No restock episode is started by a test.
+    expect((await json(await api(`/api/restocks?variant_id=${p}_v`))).items).toEqual([]);
+  });
+
+  it("answers 404 for a subscription the mirror does not hold, or holds deleted", async () => {
+    const { wf, sub } = await waitlist();
+    const missing = await startTestRun(wf, { type: "subscription.back_in_stock", entity_id: uid("nobody") });
+    expect(missing.status).toBe(404);
+    expect((await json(missing)).error).toMatchObject({ code: "not_found", message: expect.stringMatching(/^No subscription with id \S+ in the mirror/) });
+    // As a subscription.deleted event leaves it in the mirror.
+    await env.DB.prepare("UPDATE subscriptions SET deleted = 1 WHERE id = ?").bind(sub).run();
+    expect((await startTestRun(wf, { type: "subscription.back_in_stock", entity_id: sub })).status).toBe(404);
+  });
+
+  it("answers 400 with the reason for back_in_stock on another entity or workflow, or with data given by hand", async () => {
+    const { wf, sub } = await waitlist();
+    const issuesOf = async (res: Response) => {
+      expect(res.status).toBe(400);
+      return (await json(res)).error.issues as { path: string; message: string }[];
+    };
+    expect(await issuesOf(await startTestRun(wf, { type: "inventory_item.back_in_stock", entity_id: sub }))).toContainEqual({
+      path: "type",
+      message: "back_in_stock is an event of subscriptions: use subscription.back_in_stock",
+    });
+    expect(await issuesOf(await startTestRun(wf, { type: "subscription.back_in_stock", entity_id: sub, data: { id: sub, status: "pending" } }))).toContainEqual({
+      path: "data",
+      message: "A back-in-stock event is derived from a mirrored subscription: give its entity_id, not data",
+    });
+    expect(await issuesOf(await startTestRun(wf, { type: "subscription.back_in_stock", entity_id: sub, previous: {} }))).toContainEqual(expect.objectContaining({ path: "previous" }));
+    const other = await create();
+    expect(await issuesOf(await startTestRun(other.id, { type: "subscription.back_in_stock", entity_id: sub }))).toContainEqual({
+      path: "type",
+      message: "subscription.back_in_stock starts back-in-stock workflows only; this one listens to inventory_item created, updated",
+    });
+    expect((await startTestRun(wf, { type: "subscription.restocked", entity_id: sub })).status).toBe(400);
+  });
+
+  it("still runs a back-in-stock workflow on a subscription.updated test event, as before", async () => {
+    const { wf, sub } = await waitlist();
+    const res = await startTestRun(wf, { type: "subscription.updated", entity_id: sub });
+    expect(res.status).toBe(202);
+    expect((await settledRun((await json(res)).id)).trigger).toMatchObject({ type: "subscription.updated", entity_id: sub });
+  });
+});

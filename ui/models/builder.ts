@@ -1,27 +1,35 @@
 import { batch, computed, createModel, effect, signal } from "@preact/signals";
 import { api, ApiError, describeError, type DefinitionInput, type Workflow, type WorkflowStatus, type WorkflowVersion } from "../src/api";
 import { allSteps, type ChainRef } from "../src/lib/flow";
-import { draftFrom, EMPTY_TRIGGER, parseImport, place, toDefinition, type Draft, type PlacedIssue } from "./draft";
+import { draftFrom, EMPTY_TRIGGER, parseImport, place, ROOT_KEY, toDefinition, type Draft, type PlacedIssue } from "./draft";
+import { isHiddenPath } from "../src/lib/issue-words";
+import { plural } from "../src/lib/plural";
 import { flowEdits } from "./flow-edits";
 import { pagedList } from "./paged-list";
 import { router } from "./router";
 import { loadWhileSignedIn } from "./session";
 import { createPreview } from "./preview";
 import { createTestRun, type TestForm } from "./test-run";
+import { createFlowStats } from "./flow-stats";
 
 export type SidePanel = "inspector" | "versions" | "json" | "test" | "preview";
-export type Selection = "trigger" | "workflow" | (string & {});
+/** What the inspector shows: the trigger, flow control (SPEC §14), or a step by its key. */
+export type Selection = "trigger" | "workflow" | "controls" | (string & {});
 
 /** A question before a step that cannot be undone (archive, remove a condition with its branches). */
 export interface Confirm {
   title: string;
   text: string;
   action: string;
+  /** The button that backs out; "Keep it" by default. */
+  cancel?: string;
+  /** A red action button (the default: the question is about something lost). */
+  danger?: boolean;
   run: () => void;
 }
 
 /** Hands the view over from "new" to the created workflow's page. */
-let handoff: { notice: string; selected: number | "trigger" | "workflow"; panel: SidePanel; test: TestForm | null } | null = null;
+let handoff: { notice: string; selected: number | "trigger" | "workflow" | "controls"; panel: SidePanel; test: TestForm | null } | null = null;
 
 export const BuilderModel = createModel((workflowId: string | null) => {
   // Only a saved workflow has versions (the panel offers none before), and then workflowId is its id.
@@ -44,7 +52,8 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     credentialsError: signal<string | null>(null),
     versionsLoading: versions.loading,
     versionsError: versions.error,
-    selected: signal<Selection>("trigger"),
+    // `?show=controls` (links from a waiting run, a paused workflow) opens on flow control.
+    selected: signal<Selection>(router.query.peek().get("show") === "controls" ? "controls" : "trigger"),
     panel: signal<SidePanel>("inspector"),
     /** Where the "add a step" menu is open. */
     adding: signal<{ ref: ChainRef; index: number } | null>(null),
@@ -135,13 +144,26 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     void loadCredentials();
   });
 
-  // Leaving with unsaved edits asks first: in-app links through the router, reloads and tab
-  // closes through the browser's own prompt.
+  // Leaving with unsaved edits asks first: in-app links in the app's own dialog, like every
+  // other question here; reloads and tab closes through the browser's prompt (the only one a
+  // page may show then).
   effect(() => {
     if (!dirty.value || view.loading.value) return;
     const onUnload = (e: BeforeUnloadEvent) => e.preventDefault();
     window.addEventListener("beforeunload", onUnload);
-    const release = router.guard(() => "This workflow has unsaved changes. Leave without saving them?");
+    const release = router.guard((proceed) => {
+      view.confirm.value = {
+        title: "Leave without saving?",
+        text: "This workflow has unsaved changes. If you leave now, they are lost.",
+        action: "Leave without saving",
+        cancel: "Keep editing",
+        run: () => {
+          view.confirm.value = null;
+          proceed();
+        },
+      };
+      return true;
+    });
     return () => {
       window.removeEventListener("beforeunload", onUnload);
       release();
@@ -165,7 +187,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       // A background re-check that a newer check overtook is dropped; an explicit one (save,
       // check, activate) always answers its caller.
       if (quiet && mine !== validateSeq) return null;
-      const placed = [...place(result.issues, keys, false), ...place(result.activation_issues, keys, true)];
+      const placed = [...place(result.issues, keys, false, def), ...place(result.activation_issues, keys, true, def)];
       const warned = place(result.warnings, keys, false);
       batch(() => {
         data.issues.value = placed;
@@ -175,6 +197,10 @@ export const BuilderModel = createModel((workflowId: string | null) => {
         // Warnings stay current too: each edit is checked again while there are any.
         view.liveCheck.value = warned.length > 0;
         if (quiet && view.message.peek()?.kind === "error") view.message.value = { kind: "ok", text: "All problems are fixed." };
+      } else if (quiet && view.message.peek()?.kind === "error") {
+        // The refusal above the flow stays true to what is left (an empty workflow's "Add a
+        // first step" is gone once there is one).
+        view.message.value = { kind: "error", text: describeIssues(placed, "Still to fix") };
       }
       return { ok: result.valid, activation: placed.filter((i) => i.activation) };
     } catch (err) {
@@ -190,8 +216,10 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     return errs.length > 0 ? `Fix the highlighted field first: ${errs[0]}` : null;
   }
 
-  function describeIssues(n: number, what: string) {
-    return `${what}: ${n} ${n === 1 ? "problem needs" : "problems need"} fixing — see the highlighted fields.`;
+  function describeIssues(list: readonly PlacedIssue[], what: string) {
+    // Issues on no field (an empty workflow: "Add a first step") are said as they are.
+    if (list.length > 0 && list.every((i) => i.key === ROOT_KEY && isHiddenPath(i.rest, true))) return `${what}: ${list.map((i) => i.message).join(" ")}`;
+    return `${what}: ${plural(list.length, "problem")} ${list.length === 1 ? "needs" : "need"} fixing — see the highlighted fields.`;
   }
 
   async function check() {
@@ -208,17 +236,17 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     if (!r) return;
     const n = data.issues.peek().length;
     const w = data.warnings.peek().length;
-    const warned = w === 0 ? "" : ` ${w} ${w === 1 ? "warning" : "warnings"} to look at: ${w === 1 ? "a field" : "fields"} the entity may not have.`;
+    const warned = w === 0 ? "" : ` ${plural(w, "warning")} to look at: ${w === 1 ? "a field" : "fields"} the entity may not have.`;
     if (n === 0) view.message.value = { kind: "ok", text: `No problems found. The workflow can be saved and activated.${warned}` };
     else {
       view.liveCheck.value = true;
-      view.message.value = { kind: "error", text: r.ok ? `Can be saved, but not activated yet: ${n} ${n === 1 ? "problem" : "problems"}.` : describeIssues(n, "Not ready") };
+      view.message.value = { kind: "error", text: r.ok ? `Can be saved, but not activated yet: ${plural(n, "problem")}.` : describeIssues(data.issues.peek(), "Not ready") };
     }
   }
 
-  function selectedIndex(): number | "trigger" | "workflow" {
+  function selectedIndex(): number | "trigger" | "workflow" | "controls" {
     const sel: string = view.selected.peek();
-    if (sel === "trigger" || sel === "workflow") return sel;
+    if (sel === "trigger" || sel === "workflow" || sel === "controls") return sel;
     return Math.max(0, allSteps(data.draft.peek().flow).findIndex((s) => s.key === sel));
   }
 
@@ -239,14 +267,14 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       if (!r) return false;
       if (!r.ok) {
         view.liveCheck.value = true;
-        view.message.value = { kind: "error", text: describeIssues(data.issues.peek().filter((i) => !i.activation).length, "Not saved") };
+        view.message.value = { kind: "error", text: describeIssues(data.issues.peek().filter((i) => !i.activation), "Not saved") };
         return false;
       }
       const wf = data.workflow.peek();
       if (wf?.status === "active" && r.activation.length > 0) {
         // An active workflow only takes a definition it can run; say why here rather than send it.
         view.liveCheck.value = true;
-        view.message.value = { kind: "error", text: describeIssues(r.activation.length, "Not saved: the workflow is active and could not run this") };
+        view.message.value = { kind: "error", text: describeIssues(r.activation, "Not saved: the workflow is active and could not run this") };
         return false;
       }
       if (!wf) {
@@ -267,7 +295,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.issues.length > 0) {
-        data.issues.value = place(err.issues, keys, err.status === 422);
+        data.issues.value = place(err.issues, keys, err.status === 422, def);
         view.liveCheck.value = true;
       }
       view.message.value = { kind: "error", text: `Not saved: ${describeError(err)}` };
@@ -296,7 +324,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
         if (!r) return;
         if (data.issues.peek().length > 0) {
           view.liveCheck.value = true;
-          view.message.value = { kind: "error", text: describeIssues(data.issues.peek().length, "Not activated") };
+          view.message.value = { kind: "error", text: describeIssues(data.issues.peek(), "Not activated") };
           return;
         }
       }
@@ -311,7 +339,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
       view.message.value = { kind: "ok", text: words[next.status] };
     } catch (err) {
       if (err instanceof ApiError && err.issues.length > 0) {
-        data.issues.value = place(err.issues, definition.peek().keys, true);
+        data.issues.value = place(err.issues, definition.peek().keys, true, definition.peek().def);
       }
       view.message.value = { kind: "error", text: `Status not changed: ${describeError(err)}` };
     } finally {
@@ -346,6 +374,8 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     },
   });
 
+  const flowStats = createFlowStats(() => data.workflow.peek()?.id ?? null);
+
   const preview = createPreview({ workflowId: () => data.workflow.peek()?.id ?? null, trigger: () => data.draft.peek().trigger, dirty: () => dirty.peek(), save });
 
   return {
@@ -357,6 +387,7 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     readOnly,
     test,
     preview,
+    flowStats,
     reload: () => load(),
     loadCredentials,
     select(sel: Selection) {
@@ -404,8 +435,38 @@ export const BuilderModel = createModel((workflowId: string | null) => {
     },
     loadVersions: () => versions.load(),
     loadMoreVersions: () => versions.load(true),
-    restoreVersion(v: WorkflowVersion) {
+    /** Puts a version's definition into the editor, unsaved (to edit it before saving). */
+    loadVersion(v: WorkflowVersion) {
       replaceDefinition(v.definition, `Version ${v.version} is now in the editor. Save to make it the current version.`);
+    },
+    /**
+     * Restores a version: its definition saved as the next version, through the normal save
+     * (checked first; the server's compare-and-set refuses it if the workflow changed meanwhile).
+     * Asked first, in the app's dialog: it replaces unsaved edits and, on an active workflow,
+     * goes live at once.
+     */
+    restoreVersion(v: WorkflowVersion) {
+      const wf = data.workflow.peek();
+      if (!wf) return;
+      const next = wf.version + 1;
+      const live = wf.status === "active" ? ` This workflow is active: saving makes version ${next} live now.` : "";
+      const lost = dirty.peek() ? " Your unsaved edits in the editor are replaced." : "";
+      view.confirm.value = {
+        title: `Restore version ${v.version}?`,
+        text: `Its definition is saved as version ${next}, the current version; every version stays in the history.${live}${lost}`,
+        action: `Restore as version ${next}`,
+        cancel: "Cancel",
+        danger: false,
+        run: () => {
+          view.confirm.value = null;
+          replaceDefinition(v.definition, `Version ${v.version} is in the editor; saving it as version ${next}…`);
+          view.panel.value = "versions";
+          void save().then((ok) => {
+            const saved = data.workflow.peek();
+            if (ok && saved) view.message.value = { kind: "ok", text: `Restored version ${v.version} as version ${saved.version}.` };
+          });
+        },
+      };
     },
     /** Loads pasted or uploaded JSON into the editor; returns a problem in words, or null. */
     importJson(text: string): string | null {

@@ -5,6 +5,8 @@
 import type { DefinitionInput, Issue } from "../src/api";
 import type { TriggerInput } from "../src/lib/catalog";
 import { fromDefinition, toNodes, type Flow } from "../src/lib/flow";
+import { humanIssues } from "../src/lib/issue-words";
+import { pruneControls, type ControlsInput } from "./controls";
 
 /** What the editor holds: the definition with its nodes laid out as a flow. */
 export interface Draft {
@@ -12,6 +14,8 @@ export interface Draft {
   description?: string | undefined;
   trigger: TriggerInput;
   flow: Flow;
+  /** Flow control (SPEC §14), as edited: emptied fields are pruned when the definition is built. */
+  controls?: ControlsInput | undefined;
   meta?: Record<string, unknown> | undefined;
 }
 
@@ -40,6 +44,7 @@ export function draftFrom(def: DefinitionInput): Draft {
     description: def.description,
     trigger: def.trigger ?? EMPTY_TRIGGER,
     flow: fromDefinition(def),
+    controls: def.controls,
     meta: def.meta,
   };
 }
@@ -47,20 +52,26 @@ export function draftFrom(def: DefinitionInput): Draft {
 /** The definition the draft stands for, and for each index of its `nodes` the key of its step. */
 export function toDefinition(d: Draft): { def: DefinitionInput; keys: string[] } {
   const { start, nodes, keys } = toNodes(d.flow);
+  const controls = pruneControls(d.controls);
   const def: DefinitionInput = {
     name: d.name,
     ...(d.description ? { description: d.description } : {}),
     trigger: d.trigger,
     start,
     nodes,
+    ...(controls ? { controls } : {}),
     ...(d.meta ? { meta: d.meta } : {}),
   };
   return { def, keys };
 }
 
-/** Issues whose path starts at `nodes.<i>` go to that step; the rest to the workflow. */
-export function place(issues: Issue[], keys: string[], activation: boolean): PlacedIssue[] {
-  return issues.map((i) => {
+/**
+ * Issues whose path starts at `nodes.<i>` go to that step; the rest to the workflow. Given the
+ * definition they are about, issues on parts the builder draws instead of showing as fields
+ * (start, next, …) are said in its words first (issue-words.ts).
+ */
+export function place(issues: Issue[], keys: string[], activation: boolean, def?: DefinitionInput): PlacedIssue[] {
+  return (def ? humanIssues(issues, def) : issues).map((i) => {
     const m = /^nodes\.(\d+)(?:\.(.*))?$/.exec(i.path);
     const key = m ? keys[Number(m[1])] : undefined;
     if (m && key) return { key, rest: m[2] ?? "", path: i.path, message: i.message, activation };

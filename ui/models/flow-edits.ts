@@ -6,6 +6,7 @@ import { batch, type Signal } from "@preact/signals";
 import type { NodeInput, NodeType } from "../src/lib/catalog";
 import { findStep, freeId, insertStep, moveOptions, moveStep, newKey, removeStep, renameNode, stepsBefore, updateStep, type ChainRef, type Flow, type StepNode } from "../src/lib/flow";
 import { setIn, type PathKey } from "../src/lib/util";
+import { plural } from "../src/lib/plural";
 import { nodeUi } from "../src/nodes";
 import type { Confirm, Selection, SidePanel } from "./builder";
 import type { Draft } from "./draft";
@@ -71,7 +72,7 @@ export function flowEdits(draft: Signal<Draft>, view: EditView) {
       if (inner > 0) {
         view.confirm.value = {
           title: `Remove “${step.node.name || step.node.id}”?`,
-          text: `This condition has ${inner} ${inner === 1 ? "step" : "steps"} in its branches; they are removed with it.`,
+          text: `This condition has ${plural(inner, "step")} in its branches; they are removed with it.`,
           action: "Remove condition and branches",
           run,
         };

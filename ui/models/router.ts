@@ -6,9 +6,12 @@ function createRouter() {
   const query = computed(() => new URLSearchParams(location.value.search));
 
 
-  /** Asked before moving to another page; a message means "confirm first". */
-  let guardFn: (() => string | null) | null = null;
-  function guard(fn: () => string | null): () => void {
+  /**
+   * Asked before moving to another page. It answers true to hold the move: it then asks the
+   * user in its own (in-app) dialog and calls `proceed` to move after all.
+   */
+  let guardFn: ((proceed: () => void) => boolean) | null = null;
+  function guard(fn: (proceed: () => void) => boolean): () => void {
     guardFn = fn;
     return () => {
       if (guardFn === fn) guardFn = null;
@@ -18,8 +21,11 @@ function createRouter() {
   function navigate(href: string, opts: { replace?: boolean } = {}) {
     const url = new URL(href, window.location.origin);
     if (url.pathname !== location.peek().path && guardFn) {
-      const message = guardFn();
-      if (message && !window.confirm(message)) return;
+      const held = guardFn(() => {
+        guardFn = null;
+        navigate(href, opts);
+      });
+      if (held) return;
       guardFn = null;
     }
     if (opts.replace) history.replaceState(null, "", url);
@@ -43,9 +49,12 @@ function createRouter() {
     const next = { path: window.location.pathname, search: window.location.search };
     const prev = location.peek();
     if (next.path !== prev.path && guardFn) {
-      const message = guardFn();
-      if (message && !window.confirm(message)) {
-        // Stay: put the page we are on back on top of the history.
+      const held = guardFn(() => {
+        guardFn = null;
+        navigate(`${next.path}${next.search}`);
+      });
+      if (held) {
+        // Stay until the user decides: put the page we are on back on top of the history.
         history.pushState(null, "", `${prev.path}${prev.search}`);
         return;
       }

@@ -43,6 +43,18 @@ import type {
 } from "../../worker/contract";
 import type { MatchingNowPreview, PreviewAnswer, PreviewImpactBody, PreviewRequest, PreviewStep, RunPreview } from "../../worker/contract";
 export type { MatchingNowPreview, PreviewAnswer, PreviewImpactBody, PreviewRequest, PreviewStep, RunPreview };
+import type { FlowStats } from "../../worker/contract/flow";
+export type { FlowStats };
+import type { Backfill, CronTimes } from "../../worker/contract/backfill";
+export type { Backfill, CronTimes };
+import type { Approval, DecisionBody, RetryAnswer, RetryBody } from "../../worker/contract";
+export type { Approval, DecisionBody, RetryAnswer, RetryBody };
+import type { DeadEvent, RefusedEvent, Replayed, StaleEvent } from "../../worker/contract/event";
+export type { DeadEvent, RefusedEvent, StaleEvent };
+import type { PlanLine, PlanLineEditAnswer, PlanTotals } from "../../worker/contract";
+export type { PlanLine, PlanLineEditAnswer, PlanTotals };
+import type { RunStats, StepFailures } from "../../worker/contract/run-stats";
+export type { RunStats, StepFailures };
 
 export type {
   BackInStockSummary,
@@ -189,7 +201,7 @@ export const api = {
   /** Checks a token without touching the stored one; throws ApiError 401 when it is refused. */
   checkToken: (token: string) => json<Page<WorkflowListItem>>("GET", "/workflows", { query: { limit: 1 }, token }),
 
-  listWorkflows: (q: { status?: string; limit?: number; cursor?: string | null }) => json<Page<WorkflowListItem>>("GET", "/workflows", { query: q }),
+  listWorkflows: (q: { status?: string; q?: string; limit?: number; cursor?: string | null }) => json<Page<WorkflowListItem>>("GET", "/workflows", { query: q }),
   getWorkflow: (id: string) => json<Workflow>("GET", `/workflows/${enc(id)}`),
   createWorkflow: (def: DefinitionInput) => json<SavedWorkflow>("POST", "/workflows", { body: def }),
   saveWorkflow: (id: string, def: DefinitionInput) => json<SavedWorkflow>("PUT", `/workflows/${enc(id)}`, { body: def }),
@@ -201,6 +213,13 @@ export const api = {
   startTest: (id: string, event: TestEvent) => json<TestRunStarted>("POST", `/workflows/${enc(id)}/test`, { body: event }),
   /** What a run of the saved version would do on real data (SPEC §13); writes nothing. */
   previewWorkflow: (id: string, body: PreviewRequest) => json<PreviewAnswer>("POST", `/workflows/${enc(id)}/preview`, { body }),
+  /** What flow control did per day, and today's use of the daily caps (SPEC §14). */
+  flowStats: (id: string, days = 14) => json<FlowStats>("GET", `/workflows/${enc(id)}/stats`, { query: { days } }),
+  /** Backfills and schedules (SPEC §15): runs for what matches now, their progress, a cron's next times. */
+  startBackfill: (id: string, limit?: number) => json<Backfill>("POST", `/workflows/${enc(id)}/backfill`, { body: limit === undefined ? {} : { limit } }),
+  getBackfill: (id: string, backfillId: string) => json<Backfill>("GET", `/workflows/${enc(id)}/backfills/${enc(backfillId)}`),
+  cancelBackfill: (id: string, backfillId: string) => json<Backfill>("POST", `/workflows/${enc(id)}/backfills/${enc(backfillId)}/cancel`),
+  cronTimes: (cron: string, count = 5) => json<CronTimes>("GET", "/workflows/schedule/times", { query: { cron, count } }),
 
   listRuns: (q: { workflow_id?: string; status?: string; test?: string; limit?: number; cursor?: string | null }) => json<Page<RunListItem>>("GET", "/runs", { query: q }),
   getRun: (id: string) => json<RunDetail>("GET", `/runs/${enc(id)}`),
@@ -212,9 +231,38 @@ export const api = {
   },
   /** The run's tracked links (track_links) with their clicks. */
   runClicks: (runId: string) => json<RunClicks>("GET", `/runs/${enc(runId)}/clicks`),
+  /** Approve or reject an approval step that waits (SPEC §15); answers the run after the decision. */
+  decide: (runId: string, nodeId: string, body: DecisionBody) => json<RunDetail>("POST", `/runs/${enc(runId)}/steps/${enc(nodeId)}/decision`, { body }),
+  /** A new run that retries this one from a step; `dry_run` answers the side effects already made and starts nothing. */
+  retryRun: (runId: string, body: RetryBody) => json<RetryAnswer>("POST", `/runs/${enc(runId)}/retry`, { body }),
+  listApprovals: (q: { status?: string; limit?: number; cursor?: string | null }) => json<Page<Approval>>("GET", "/approvals", { query: q }),
 
-  listPlans: (q: { kind?: string; status?: string; limit?: number; cursor?: string | null }) => json<Page<PlanListItem>>("GET", "/plans", { query: q }),
-  getPlan: (id: string, itemsCursor?: string | null) => json<PlanDetail>("GET", `/plans/${enc(id)}`, { query: { items_limit: 1000, items_cursor: itemsCursor } }),
+  /** Events the consumer gave up on, requests the intake refused, events older than the snapshot held. */
+  listDeadEvents: (cursor?: string | null) => json<Page<DeadEvent>>("GET", "/events/dead", { query: { limit: 50, cursor } }),
+  listRefusedEvents: (cursor?: string | null) => json<Page<RefusedEvent>>("GET", "/events/refused", { query: { limit: 50, cursor } }),
+  listStaleEvents: (cursor?: string | null) => json<Page<StaleEvent>>("GET", "/events/stale", { query: { limit: 50, cursor } }),
+  replayDeadEvent: (id: string) => json<Replayed>("POST", `/events/dead/${enc(id)}/replay`),
+
+  listPlans: (q: { kind?: string; status?: string; test?: string; limit?: number; cursor?: string | null }) => json<Page<PlanListItem>>("GET", "/plans", { query: q }),
+  getPlan: (id: string, itemsCursor?: string | null, itemsLimit = 1000) =>
+    json<PlanDetail>("GET", `/plans/${enc(id)}`, { query: { items_limit: itemsLimit, items_cursor: itemsCursor } }),
+  /** A plan's lines with names, stock, values and reason (issue 14), filtered and paged. */
+  planLines: (id: string, q: { q?: string; shop_id?: string; test?: string; limit?: number; cursor?: string | null }) =>
+    json<Page<PlanLine>>("GET", `/plans/${enc(id)}/lines`, { query: q }),
+  planTotals: (id: string) => json<PlanTotals>("GET", `/plans/${enc(id)}/totals`),
+  setPlanStatus: (id: string, status: PlanStatus) => json<Plan>("POST", `/plans/${enc(id)}/status`, { body: { status } }),
+  setPlanLineQuantity: (id: string, lineId: string, quantity: number) =>
+    json<PlanLineEditAnswer>("PATCH", `/plans/${enc(id)}/lines/${enc(lineId)}`, { body: { quantity } }),
+  /** The CSV export, fetched with the token (a plain link could not send it), and the file name the server gave. */
+  exportPlanCsv: async (id: string, q: { q?: string; shop_id?: string; test?: string }) => {
+    const res = await send("GET", `/plans/${enc(id)}/export.csv`, { query: q });
+    const disposition = res.headers.get("content-disposition") ?? "";
+    const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+    return { blob: await res.blob(), filename: utf8 ? decodeURIComponent(utf8) : `plan-${id}.csv` };
+  },
+  /** Runs per hour by outcome, test runs aside; and a workflow's failures per step. */
+  runStats: (q: { hours: number; workflow_id?: string }) => json<RunStats>("GET", "/runs/stats", { query: q }),
+  stepFailures: (workflowId: string, hours = 168) => json<StepFailures>("GET", `/workflows/${enc(workflowId)}/step-failures`, { query: { hours } }),
 
   listEntities: (entity: EntityKind, q: { q?: string; tag?: string; limit?: number; cursor?: string | null }) =>
     json<Page<EntitySnapshot>>("GET", `/entities/${enc(entity)}`, { query: q }),

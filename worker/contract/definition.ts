@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { NodeIdSchema, RetryPolicySchema } from "../definition/common";
+import { ControlsSchema } from "../definition/controls";
 import { graphIssues } from "../definition/graph";
 import { TriggerSchema } from "../definition/trigger";
 import { checkVariables } from "../definition/variables";
 import { zodIssues, type Issue } from "../lib/issues";
-import { NODE_MODULES } from "../nodes";
+import { NODE_MODULES, nodeModule } from "../nodes";
 import { IssueSchema } from "./error";
 import { condition } from "../nodes/condition";
 
@@ -28,16 +29,22 @@ const nodeCommon = {
   meta: Meta,
 };
 
-/** The branching node goes to `then` or `else`; every other node to `next`. */
-const ConditionNodeSchema = z.strictObject({
-  ...nodeCommon,
-  type: z.literal(condition.type),
-  config: condition.configSchema,
-  then: NodeIdSchema.optional(),
-  else: NodeIdSchema.optional(),
-});
+/** A branching node (a condition, or a module that says it branches) goes to `then` or `else`; every other node to `next`. */
+const branches = (m: (typeof NODE_MODULES)[number]) => m.kind === "condition" || ("branches" in m && m.branches === true);
 
-const otherNodeSchemas = NODE_MODULES.filter((m) => m.type !== condition.type).map((m) =>
+const branchingSchema = <M extends (typeof NODE_MODULES)[number]>(m: M) =>
+  z.strictObject({
+    ...nodeCommon,
+    type: z.literal(m.type),
+    config: m.configSchema,
+    then: NodeIdSchema.optional(),
+    else: NodeIdSchema.optional(),
+  });
+
+const ConditionNodeSchema = branchingSchema(condition);
+const otherBranchingSchemas = NODE_MODULES.filter((m) => m.type !== condition.type && branches(m)).map(branchingSchema);
+
+const otherNodeSchemas = NODE_MODULES.filter((m) => !branches(m)).map((m) =>
   z.strictObject({
     ...nodeCommon,
     type: z.literal(m.type),
@@ -46,7 +53,7 @@ const otherNodeSchemas = NODE_MODULES.filter((m) => m.type !== condition.type).m
   }),
 );
 
-export const NodeSchema = z.discriminatedUnion("type", [ConditionNodeSchema, ...otherNodeSchemas]);
+export const NodeSchema = z.discriminatedUnion("type", [ConditionNodeSchema, ...otherBranchingSchemas, ...otherNodeSchemas]);
 export type WorkflowNode = z.infer<typeof NodeSchema>;
 
 export const DefinitionSchema = z.strictObject({
@@ -55,6 +62,7 @@ export const DefinitionSchema = z.strictObject({
   trigger: TriggerSchema,
   start: NodeIdSchema,
   nodes: z.array(NodeSchema).min(1, "Add at least one action").max(200),
+  controls: ControlsSchema.optional(),
   meta: Meta,
 });
 export type Definition = z.infer<typeof DefinitionSchema>;
@@ -78,6 +86,6 @@ export function validateDefinition(input: unknown): Validation {
   const parsed = DefinitionSchema.safeParse(input);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error), warnings: [] };
   const variables = checkVariables(parsed.data);
-  const issues = [...graphIssues(parsed.data), ...variables.issues];
+  const issues = [...graphIssues(parsed.data, (node) => nodeModule(node.type).localRoots ?? []), ...variables.issues];
   return issues.length > 0 ? { ok: false, issues, warnings: variables.warnings } : { ok: true, definition: parsed.data, warnings: variables.warnings };
 }

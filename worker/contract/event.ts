@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IssueSchema } from "./error";
 
 /*
  * Events as the platform posts them (SPEC §6) and as the API lists the ones it could not use.
@@ -29,6 +30,7 @@ export const DeadEventSchema = z.object({
 export type DeadEvent = z.infer<typeof DeadEventSchema>;
 
 export const ReplayedSchema = z.object({ replayed: z.literal(true), event_id: z.string() });
+export type Replayed = z.infer<typeof ReplayedSchema>;
 
 /**
  * An event that arrived after a newer one for the same entity: the mirror kept the newer
@@ -47,3 +49,26 @@ export const StaleEventSchema = z.object({
   recorded_at: z.string(),
 });
 export type StaleEvent = z.infer<typeof StaleEventSchema>;
+
+/**
+ * A request POST /api/events refused (400, 401, 429): why, when, and — only when its signature
+ * held, so the sender is the platform — the ids of its events and the start of its body. The last
+ * few hundred are kept; an unsigned request is kept without anything it sent.
+ */
+export const RefusedEventSchema = z.object({
+  id: z.string(),
+  refused_at: z.string(),
+  status: z.int(),
+  code: z.string(),
+  reason: z.string(),
+  issues: z.array(IssueSchema),
+  webhook_id: z.string().nullable().describe("The request's webhook-id header (up to 200 characters)"),
+  signed: z.boolean().describe("Whether the signature held"),
+  body_bytes: z.int(),
+  event_count: z.int().nullable().describe("How many events the body held, when it was signed JSON"),
+  events: z
+    .array(z.object({ id: z.string().nullable(), type: z.string().nullable(), entity_id: z.string().nullable() }))
+    .describe("The first 20 of them: id, type, entity_id"),
+  excerpt: z.string().nullable().describe("The body's first 1,024 characters, when signed"),
+});
+export type RefusedEvent = z.infer<typeof RefusedEventSchema>;

@@ -3,6 +3,7 @@
  * types. The routes document and answer with these; the UI imports only this folder, and only
  * its types (`import type`), so no zod code enters its bundle.
  */
+export * from "./approval";
 export * from "./definition";
 export * from "./discount-code";
 export * from "./engagement";
@@ -16,6 +17,7 @@ export * from "./plan";
 export * from "./preview";
 export * from "./push";
 export * from "./restock";
+export * from "./retry";
 export * from "./run";
 export * from "./workflow";
 /** The definition's vocabulary, for clients that offer its choices. */

@@ -4,7 +4,8 @@ import { PageQuerySchema } from "./page";
 /** Back-in-stock restock episodes as the API shows them (SPEC §12). An episode as its object keeps it is restock's (worker/restock/episode.ts), built on these. */
 
 export const EPISODE_STATUSES = ["sending", "waiting", "ended"] as const;
-export const END_REASONS = ["no_waiting", "stock_below", "workflow_inactive"] as const;
+/** `superseded`: the stock sold out and came back, and the newer episode of the same workflow, variant and shop scope took over. */
+export const END_REASONS = ["no_waiting", "stock_below", "workflow_inactive", "superseded"] as const;
 
 export const WaveSchema = z.object({
   /** 1 for the first wave. */

@@ -3,6 +3,9 @@ import { RUN_STATUSES, STEP_STATUSES, TriggerInfoSchema, type Attempt, type LogE
 import { SUMMARY_COUNTERS, type RunSummary, type SummaryCounter } from "../nodes";
 import { DefinitionSchema, type Definition } from "./definition";
 import { PageQuerySchema } from "./page";
+import { WAITING_FOR } from "../definition/controls";
+
+export const WaitingForSchema = z.enum(WAITING_FOR).describe("Why a pending run waits: a concurrency slot, the throttle's next period, or a quiet debounce window");
 
 /*
  * Runs as the API shows them (SPEC §10). The engine keeps its own types (it may not import the
@@ -49,6 +52,8 @@ export const StepSchema = z.object({
   finished_at: z.string().nullable(),
   next_attempt_at: z.string().nullable(),
   wake_at: z.string().nullable(),
+  /** Copied from the run this one retries (`retry_of`): it ran there and was not executed again. */
+  reused: z.literal(true).optional(),
 });
 export type StepRecord = z.infer<typeof StepSchema>;
 /** A step as the API shows it: the engine's state without the bookkeeping of an attempt in flight. */
@@ -70,6 +75,16 @@ export const RunSchema = z.object({
   error: z.string().nullable(),
   summary: SummarySchema,
   steps: z.array(StepSchema),
+  /** Why a pending run has not started (SPEC §14); null when nothing holds it. */
+  waiting_for: WaitingForSchema.nullable(),
+  /** The value of the workflow's flow-control key for this run; null without per-key controls. */
+  flow_key: z.string().nullable(),
+  /** The run this one retries and the node it started from (SPEC §15); null for a run of its own. */
+  retry_of: z.object({ run_id: z.string(), from: z.string() }).nullable(),
+  /** The runs that retry this one, oldest first. */
+  retried_by: z.array(z.string()),
+  /** Why a completed run ended before its last step: "trigger no longer matches" when a wait re-checked its trigger (SPEC §15); null otherwise. */
+  ended_early: z.string().nullable(),
 });
 export type RunRecord = z.infer<typeof RunSchema>;
 /**
@@ -98,6 +113,8 @@ export const RunListItemSchema = z.object({
   summary: SummarySchema.nullable(),
   /** Every step's status by node id. */
   steps: z.record(z.string(), StepStatusSchema),
+  waiting_for: WaitingForSchema.nullable(),
+  flow_key: z.string().nullable(),
 });
 export type RunListItem = z.infer<typeof RunListItemSchema>;
 

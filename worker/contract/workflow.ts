@@ -19,6 +19,8 @@ export const WorkflowSchema = z.object({
   trigger_entity: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** Why the engine paused the workflow itself, e.g. a daily cap (SPEC §14); null otherwise. */
+  paused_reason: z.string().nullable(),
   definition: DefinitionSchema,
 });
 export type WorkflowRecord = z.infer<typeof WorkflowSchema>;
@@ -42,7 +44,10 @@ export const WorkflowListItemSchema = WorkflowSchema.omit({ definition: true }).
 });
 export type WorkflowListItem = z.infer<typeof WorkflowListItemSchema>;
 
-export const WorkflowListQuerySchema = PageQuerySchema.extend({ status: WorkflowStatusSchema.optional() });
+export const WorkflowListQuerySchema = PageQuerySchema.extend({
+  status: WorkflowStatusSchema.optional(),
+  q: z.string().trim().max(100).optional().describe("Only workflows whose name contains this, ignoring case"),
+});
 
 /** One saved version in the history. Versions are immutable. */
 export const WorkflowVersionSchema = z.object({ version: z.int(), created_at: z.string(), definition: DefinitionSchema });
@@ -83,8 +88,8 @@ export function givenEventSchema(kinds: readonly string[]) {
     });
 }
 
-/** The event of a test run. */
-export const TestEventSchema = givenEventSchema(["created", "updated", "deleted"]);
+/** The event of a test run: a platform event, or `subscription.back_in_stock` for a back-in-stock workflow (SPEC §12). */
+export const TestEventSchema = givenEventSchema(["created", "updated", "deleted", "back_in_stock"]);
 export type TestEvent = z.input<typeof TestEventSchema>;
 
 /** A test run started; follow it at /api/runs/{id}. */

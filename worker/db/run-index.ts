@@ -17,6 +17,10 @@ export interface RunIndexRow {
   /** The run's summary counters by name (the node registry names them). */
   summary: Record<string, number> | null;
   steps: Record<string, string>;
+  /** Why a pending run waits (SPEC §14), or null. */
+  waiting_for: string | null;
+  /** The flow-control key's value (SPEC §14), or null. */
+  flow_key: string | null;
 }
 
 /** A row as it is written: with the revision of the run state it describes. */
@@ -31,10 +35,11 @@ export type RunIndexWrite = RunIndexRow & { rev: number };
 export function upsertRunStatement(d1: D1Database, r: RunIndexWrite): D1PreparedStatement {
   return d1
     .prepare(
-      `INSERT INTO runs (started_at, id, workflow_id, workflow_version, status, test, event_id, entity, entity_id, finished_at, error, summary, steps, rev)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+      `INSERT INTO runs (started_at, id, workflow_id, workflow_version, status, test, event_id, entity, entity_id, finished_at, error, summary, steps, rev, waiting_for, flow_key)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
        ON CONFLICT (started_at, id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
-         error = excluded.error, summary = excluded.summary, steps = excluded.steps, rev = excluded.rev
+         error = excluded.error, summary = excluded.summary, steps = excluded.steps, rev = excluded.rev,
+         waiting_for = excluded.waiting_for, event_id = excluded.event_id, entity_id = excluded.entity_id
        WHERE excluded.rev > runs.rev`,
     )
     .bind(
@@ -52,6 +57,8 @@ export function upsertRunStatement(d1: D1Database, r: RunIndexWrite): D1Prepared
       JSON.stringify(r.summary),
       JSON.stringify(r.steps),
       r.rev,
+      r.waiting_for,
+      r.flow_key,
     );
 }
 
@@ -71,6 +78,8 @@ interface DbRow {
   summary: string | null;
   steps: string | null;
   rev: number;
+  waiting_for: string | null;
+  flow_key: string | null;
 }
 
 const fromDb = ({ rev: _rev, ...r }: DbRow): RunIndexRow => ({
@@ -130,7 +139,7 @@ const StatsRowSchema = z.object({
 const LastRunSchema = z.tuple([z.string(), z.string(), z.number()]);
 
 /**
- * Last run and runs in 24 hours of a page of workflows, in one statement: the ids travel as one
+ * Last run and real runs in 24 hours (test runs not counted) of a page of workflows, in one statement: the ids travel as one
  * JSON parameter, and each workflow's answers come from the (workflow_id, started_at) index.
  */
 export async function workflowStats(d1: D1Database, ids: readonly string[], now: number): Promise<Map<string, WorkflowStats>> {
@@ -140,7 +149,7 @@ export async function workflowStats(d1: D1Database, ids: readonly string[], now:
     .prepare(
       `SELECT j.value AS workflow_id,
          (SELECT json_array(id, status, started_at) FROM runs WHERE workflow_id = j.value ORDER BY started_at DESC LIMIT 1) AS last,
-         (SELECT count(*) FROM runs WHERE workflow_id = j.value AND started_at >= ?2) AS n
+         (SELECT count(*) FROM runs WHERE workflow_id = j.value AND started_at >= ?2 AND test = 0) AS n
        FROM json_each(?1) j`,
     )
     .bind(JSON.stringify(ids), now - 86_400_000)

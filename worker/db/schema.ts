@@ -9,18 +9,24 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
  * id too.
  */
 export const WITHOUT_ROWID_TABLES = [
+  "approvals",
   "brands",
   "conversions",
   "customers",
   "discount_codes",
   "discount_redemptions",
   "entity_tags",
+  "event_log",
+  "event_waits",
+  "event_watches",
+  "flow_stats",
   "inventory_items",
   "orders",
   "plan_items",
   "product_variants",
   "products",
   "recommendations",
+  "refused_events",
   "restock_episodes",
   "runs",
   "shops",
@@ -47,6 +53,8 @@ export const workflows = sqliteTable(
     triggerEntity: text("trigger_entity").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** Why the engine paused the workflow itself (a daily cap, SPEC §14); null when a user did. */
+    pausedReason: text("paused_reason"),
   },
   (t) => [index("workflows_status").on(t.status, t.id)],
 );
@@ -102,8 +110,61 @@ export const runs = sqliteTable(
     steps: json("steps"),
     /** The revision of the run state this row describes: an update with an older one is ignored. */
     rev: integer("rev").notNull().default(0),
+    /** Why a pending run waits (SPEC §14): concurrency, throttle or debounce. */
+    waitingFor: text("waiting_for"),
+    /** The flow-control key's value for the run (SPEC §14), or null. */
+    flowKey: text("flow_key"),
   },
   (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index("runs_workflow").on(t.workflowId, t.startedAt)],
+);
+
+/**
+ * The approvals inbox (SPEC §15): one row per approval step that asked for a decision, written by
+ * its run object with the run's index row (worker/run/approvals.ts), so it follows the run's own
+ * state: waiting, approved, rejected, cancelled or failed. `rev` orders writes as for `runs`.
+ */
+export const approvals = sqliteTable(
+  "approvals",
+  {
+    runId: text("run_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    workflowVersion: integer("workflow_version").notNull(),
+    test: integer("test", { mode: "boolean" }).notNull(),
+    status: text("status").notNull(),
+    title: text("title").notNull(),
+    message: text("message").notNull(),
+    approvers: json("approvers").notNull(),
+    requestedAt: integer("requested_at").notNull(),
+    timeoutAt: integer("timeout_at").notNull(),
+    onTimeout: text("on_timeout").notNull(),
+    decidedBy: text("decided_by"),
+    decidedAt: integer("decided_at"),
+    comment: text("comment"),
+    timedOut: integer("timed_out", { mode: "boolean" }).notNull().default(false),
+    rev: integer("rev").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.nodeId] }), index("approvals_status").on(t.status, t.requestedAt), index("approvals_requested").on(t.requestedAt)],
+);
+
+/**
+ * What the flow-control gate of one workflow and key did on one UTC day (SPEC §14): written by
+ * the gate object with its absolute counts, so writing a day again is idempotent.
+ */
+export const flowStats = sqliteTable(
+  "flow_stats",
+  {
+    workflowId: text("workflow_id").notNull(),
+    day: text("day").notNull(),
+    flowKey: text("flow_key").notNull(),
+    started: integer("started").notNull().default(0),
+    suppressed: integer("suppressed").notNull().default(0),
+    delayed: integer("delayed").notNull().default(0),
+    /** Runs held at the last write (a gauge, not a count of the day). */
+    waiting: integer("waiting").notNull().default(0),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.day, t.flowKey] })],
 );
 
 /** Messages the consumer gave up on, kept for inspection and replay. */
@@ -136,6 +197,69 @@ export const staleEvents = sqliteTable(
     recordedAt: text("recorded_at").notNull(),
   },
   (t) => [index("stale_events_recorded").on(t.recordedAt)],
+);
+
+/**
+ * The last requests POST /api/events refused (worker/intake/refusals.ts keeps a few hundred): the
+ * reason, and what a signed request named. The id is time-ordered, so it alone orders the list.
+ */
+export const refusedEvents = sqliteTable("refused_events", {
+  id: text("id").primaryKey(),
+  refusedAt: text("refused_at").notNull(),
+  status: integer("status").notNull(),
+  code: text("code").notNull(),
+  reason: text("reason").notNull(),
+  issues: json("issues").notNull(),
+  webhookId: text("webhook_id"),
+  signed: integer("signed", { mode: "boolean" }).notNull(),
+  bodyBytes: integer("body_bytes").notNull(),
+  eventCount: integer("event_count"),
+  events: json("events").notNull(),
+  excerpt: text("excerpt"),
+});
+
+// ---------------------------------------------------------------- event waits (SPEC §15)
+
+/**
+ * Steps waiting for an event (`wait_for_event`; worker/waits/): keyed by the value their match
+ * pins (`key_path` in the event, `key_value` its key; both "" when none), so the consumer reads
+ * only the waits an event can answer.
+ */
+export const eventWaits = sqliteTable(
+  "event_waits",
+  {
+    eventType: text("event_type").notNull(),
+    keyPath: text("key_path").notNull(),
+    keyValue: text("key_value").notNull(),
+    runId: text("run_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    since: text("since").notNull(),
+    until: text("until").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventType, t.keyPath, t.keyValue, t.runId, t.nodeId] })],
+);
+
+/** Every (event type, key path) a step ever waited with: the consumer logs these types' events. */
+export const eventWatches = sqliteTable(
+  "event_watches",
+  {
+    eventType: text("event_type").notNull(),
+    keyPath: text("key_path").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventType, t.keyPath] })],
+);
+
+/** The last hour of events of watched types: the look-back of a wait registered meanwhile. */
+export const eventLog = sqliteTable(
+  "event_log",
+  {
+    eventType: text("event_type").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    eventId: text("event_id").notNull(),
+    event: text("event").notNull(),
+    loggedAt: text("logged_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventType, t.occurredAt, t.eventId] })],
 );
 
 // ---------------------------------------------------------------- entities (SPEC §5)
@@ -286,7 +410,7 @@ export const plans = sqliteTable(
     id: text("id").primaryKey(),
     kind: text("kind").notNull(),
     name: text("name").notNull(),
-    status: text("status", { enum: ["draft", "open", "closed"] }).notNull(),
+    status: text("status", { enum: ["draft", "open", "approved", "closed", "cancelled"] }).notNull(),
     deadline: text("deadline"),
     shops: json("shops").notNull(),
     /** Lines and the sum of their quantities, kept by add_items_to_plan in the batch that writes the lines. */
@@ -301,12 +425,14 @@ export const plans = sqliteTable(
     createdByRun: text("created_by_run"),
     /** The idempotency key of the step that created the plan: a retry of that step still reports `created`. */
     createdByStep: text("created_by_step"),
+    /** Created by a test run (SPEC §13): test data, apart from the real plans of its kind and name. */
+    test: integer("test", { mode: "boolean" }).notNull().default(false),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    // At most one open plan per kind and name: create_or_get_plan relies on it under concurrency.
-    uniqueIndex("plans_open_kind_name").on(t.kind, t.name).where(sql`status = 'open'`),
+    // At most one open plan per kind, name and test mark: create_or_get_plan relies on it under concurrency.
+    uniqueIndex("plans_open_kind_name").on(t.kind, t.name, t.test).where(sql`status = 'open'`),
     index("plans_kind_status").on(t.kind, t.status),
   ],
 );
@@ -336,6 +462,8 @@ export const planItems = sqliteTable(
     nodeId: text("node_id"),
     /** Written last by a test run: test data (SPEC §13), shown as such by the API and the UI. */
     test: integer("test", { mode: "boolean" }).notNull().default(false),
+    /** When a planner last set the quantity by hand; cleared when a run writes the line again. */
+    editedAt: text("edited_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },

@@ -52,9 +52,10 @@ export function reachable(from: string | undefined, byId: ReadonlyMap<string, Fl
 /**
  * Graph rules of SPEC §7 on a definition that already passed the schema: unique ids, every
  * reference names a node, no cycle, every node reachable from `start`, and every `{{path}}`
- * can resolve (`steps.x` only for a node that runs before).
+ * can resolve (`steps.x` only for a node that runs before). `localRoots` names the roots a node's
+ * config may use besides the run's (its module's `localRoots`).
  */
-export function graphIssues(def: FlowDefinition): Issue[] {
+export function graphIssues(def: FlowDefinition, localRoots: (node: FlowNode) => readonly string[] = () => []): Issue[] {
   const issues: Issue[] = [];
   const index = new Map<string, number>();
   def.nodes.forEach((node, i) => {
@@ -100,7 +101,7 @@ export function graphIssues(def: FlowDefinition): Issue[] {
   def.nodes.forEach((node, i) => {
     for (const ref of collectReferences(node.config, ["config"])) {
       const at = `nodes.${i}.${ref.at.join(".")}`;
-      const problem = checkPath(ref.path);
+      const problem = checkPath(ref.path, localRoots(node));
       if (problem) {
         issues.push({ path: at, message: problem });
         continue;

@@ -56,13 +56,17 @@ const FIELDS_OF_ROOT = {
   run: ["id"],
 } as const satisfies Partial<Record<(typeof ROOTS)[number], readonly string[]>>;
 
-/** Why a path can never resolve, checked when a definition is saved; undefined when it may. */
-export function checkPath(path: string): string | undefined {
+/**
+ * Why a path can never resolve, checked when a definition is saved; undefined when it may.
+ * `local` are roots the node resolves itself (wait_for_event's `event`); their fields are its to check.
+ */
+export function checkPath(path: string, local: readonly string[] = []): string | undefined {
   const parts = parsePath(path);
   if (!parts) return `"{{${path}}}" is not a path: use names joined by dots, like trigger.data.on_hand`;
   const [root, second, third] = parts;
+  if (local.includes(root!)) return undefined;
   if (!(ROOTS as readonly string[]).includes(root!)) {
-    return `"{{${path}}}" must start with one of ${ROOTS.join(", ")}`;
+    return `"{{${path}}}" must start with one of ${[...ROOTS, ...local].join(", ")}`;
   }
   if (root === "steps" && (second === undefined || third !== "output")) {
     return `"{{${path}}}" must look like steps.<node_id>.output...`;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TagFilterSchema, TriggerEntitySchema, TriggerEventKindSchema, type TagFilter } from "./common";
 import { ConditionGroupSchema } from "./conditions";
+import { cronProblem } from "../lib/cron";
 
 /**
  * How a back-in-stock trigger notifies (SPEC §12): when a variant's available stock rises from
@@ -15,7 +16,31 @@ export const RestockSchema = z.strictObject({
 });
 export type Restock = z.infer<typeof RestockSchema>;
 
-/** What starts a run of a workflow (SPEC §7): an entity, event kinds, tags, conditions. */
+/**
+ * A schedule (SPEC §15): the trigger fires at the minutes of a five-field UTC cron expression
+ * instead of on events. `each: "entity"` starts one run per mirrored entity of the trigger's kind
+ * that matches its tags and conditions at the tick; `each: "tick"` one run per tick, with no
+ * entity. The trigger's `entity` stays required either way, so every definition written before
+ * schedules existed, and every part of the product that reads a trigger's entity, is unchanged;
+ * with `each: "tick"` it names no data (the run's trigger is the tick), and tags and conditions,
+ * which filter entities, are refused. A schedule listens to no events: `events` is not used.
+ */
+export const ScheduleSchema = z.strictObject({
+  cron: z
+    .string()
+    .trim()
+    .min(1, 'Give a cron expression such as "0 6 * * 1" (Mondays at 06:00 UTC)')
+    .max(200)
+    .superRefine((cron, ctx) => {
+      const problem = cronProblem(cron);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe("Five fields, UTC: minute hour day-of-month month day-of-week"),
+  each: z.enum(["entity", "tick"]).default("entity").describe("One run per matching entity at each tick, or one run per tick"),
+});
+export type Schedule = z.infer<typeof ScheduleSchema>;
+
+/** What starts a run of a workflow (SPEC §7): an entity, event kinds, tags, conditions; or a schedule (SPEC §15). */
 export const TriggerSchema = z.strictObject({
   entity: TriggerEntitySchema,
   events: z.array(TriggerEventKindSchema).min(1, "Pick at least one event kind").default(["created", "updated"]),
@@ -29,6 +54,8 @@ export const TriggerSchema = z.strictObject({
   stale_events: z.enum(["skip", "run"]).default("skip").describe("What an event older than the snapshot already held does"),
   /** Only with `events: ["back_in_stock"]` on subscriptions; `{}` takes every default. */
   restock: RestockSchema.optional(),
+  /** Runs at the minutes of a cron expression instead of on events (SPEC §15). */
+  schedule: ScheduleSchema.optional(),
 }).superRefine((t, ctx) => {
   // A back-in-stock trigger is indexed apart from the entity's platform events (indexEntity), so
   // it listens to nothing else.
@@ -37,6 +64,14 @@ export const TriggerSchema = z.strictObject({
   else if (bis && t.events.length > 1) ctx.addIssue({ code: "custom", path: ["events"], message: "back_in_stock cannot be combined with other event kinds: make a second workflow" });
   else if (bis && t.restock === undefined) ctx.addIssue({ code: "custom", path: ["restock"], message: 'A back_in_stock trigger needs "restock": {"min_stock": 1} at least' });
   if (!bis && t.restock !== undefined) ctx.addIssue({ code: "custom", path: ["restock"], message: 'restock applies only to events ["back_in_stock"]' });
+  if (t.schedule !== undefined && (bis || t.restock !== undefined)) {
+    ctx.addIssue({ code: "custom", path: ["schedule"], message: "A back-in-stock trigger starts from restocks: it cannot also run on a schedule" });
+  }
+  if (t.schedule?.each === "tick") {
+    const message = 'Tags and conditions filter entities: a schedule with "each": "tick" has none (use "each": "entity")';
+    if (t.tags.include.length > 0 || t.tags.exclude.length > 0) ctx.addIssue({ code: "custom", path: ["tags"], message });
+    if (t.conditions !== undefined) ctx.addIssue({ code: "custom", path: ["conditions"], message });
+  }
 });
 export type Trigger = z.infer<typeof TriggerSchema>;
 
@@ -50,14 +85,23 @@ export const RESTOCK_INDEX_ENTITY = "subscription.back_in_stock";
 export const isRestockTrigger = (t: Pick<Trigger, "events" | "restock">): t is Trigger & { restock: Restock } =>
   t.restock !== undefined && t.events.includes("back_in_stock");
 
-/** The entity an active trigger is indexed under (see RESTOCK_INDEX_ENTITY). */
-export function indexEntity(t: Pick<Trigger, "entity" | "events" | "restock">): string {
+/**
+ * The trigger_index entity of scheduled triggers: no platform event reads them (no entity has a
+ * dot), and the minute tick finds every active schedule with one read of the index (SPEC §15).
+ */
+export const SCHEDULE_INDEX_ENTITY = "schedule.cron";
+
+/** The entity an active trigger is indexed under (see RESTOCK_INDEX_ENTITY, SCHEDULE_INDEX_ENTITY). */
+export function indexEntity(t: Pick<Trigger, "entity" | "events" | "restock"> & { schedule?: Schedule | undefined }): string {
+  if (t.schedule !== undefined) return SCHEDULE_INDEX_ENTITY;
   return isRestockTrigger(t) ? RESTOCK_INDEX_ENTITY : t.entity;
 }
 
 /** The tag rows an active trigger is indexed under: its include tags, or ANY_TAG when it has none. */
 export const ANY_TAG = "*";
-export function indexTags(trigger: { tags: Pick<TagFilter, "include">; events?: readonly string[]; restock?: Restock | undefined }): string[] {
+export function indexTags(trigger: { tags: Pick<TagFilter, "include">; events?: readonly string[]; restock?: Restock | undefined; schedule?: Schedule | undefined }): string[] {
+  // The tick reads every schedule: one row each, under no tag.
+  if (trigger.schedule !== undefined) return [ANY_TAG];
   // Restocks are found by variant, not by tag: every back-in-stock trigger is a candidate, and its
   // tags are matched on each subscription when its wave starts.
   if (trigger.events && isRestockTrigger({ events: trigger.events as Trigger["events"], restock: trigger.restock })) return [ANY_TAG];

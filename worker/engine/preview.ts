@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { evaluateGroup, type ConditionOp } from "../definition/conditions";
 import { utcDate } from "../definition/date-spec";
 import type { FlowDefinition } from "../definition/graph";
@@ -117,7 +118,10 @@ export async function previewRun(def: FlowDefinition, trigger: Scope["trigger"],
     } catch (err) {
       failed(step.input === null ? `Could not prepare the input: ${message(err)}` : message(err));
     }
-    id = step.status === "would_fail" && node.on_error !== "continue" ? undefined : node.next;
+    // An action that branches (an approval) follows the branch its previewed output takes; without one, `else`.
+    const taken = z.object({ result: z.literal(true) }).safeParse(steps[node.id]?.output).success;
+    const next = module.branches === true ? (taken ? node.then : node.else) : node.next;
+    id = step.status === "would_fail" && node.on_error !== "continue" ? undefined : next;
   }
   for (const node of def.nodes) {
     if (!seen.has(node.id)) out.push({ node_id: node.id, type: node.type, status: "skipped", input: null, preview: null, error: null });

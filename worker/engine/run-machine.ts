@@ -2,8 +2,10 @@ import { reachable, type FlowDefinition, type FlowNode } from "../definition/gra
 import { interpolate } from "../definition/interpolate";
 import { utf8Bytes } from "../lib/json";
 import { backoffDelay, DEFAULT_RETRY } from "./backoff";
-import { isTerminal, nextWake, runLine, runScope, stepLine, type LogEntry, type LogLine, type RunState, type StepState } from "./run-state";
-import type { ActionResult, NodeCatalog } from "./step";
+import { stillMatches, type TriggerFilter } from "./trigger-match";
+import type { WaitingFor } from "../definition/controls";
+import { isAwaiting, isTerminal, nextWake, runLine, runScope, stepLine, type LogEntry, type LogLine, type RunState, type StepState, type TriggerInfo } from "./run-state";
+import type { ActionResult, BranchOutput, NodeCatalog } from "./step";
 
 /*
  * The run state machine. Pure: `advance(state, definition, event, clock, catalog)` returns the
@@ -19,7 +21,15 @@ export type RunEvent =
   /** Something may be due: a retry, the end of a wait, the continuation of a long step. */
   | { type: "tick" }
   | { type: "result"; node_id: string; attempt: number; result: ActionResult; logs?: LogEntry[] }
-  | { type: "cancel" };
+  | { type: "cancel" }
+  /** The gate holds a pending run (SPEC §14), for another reason or with a later event (debounce). */
+  | { type: "hold"; waiting_for: WaitingFor; trigger?: TriggerInfo | undefined }
+  /** The gate lets a held run start. */
+  | { type: "release" }
+  /** A signal for the awaiting step `node_id` (an approval's decision); one its module refuses changes nothing. */
+  | { type: "signal"; node_id: string; signal: unknown }
+  /** A run that retries this one started (SPEC §15): it joins `retried_by`. */
+  | { type: "retried"; run_id: string };
 
 export type Effect =
   | { type: "execute"; node_id: string; attempt: number; input: unknown; checkpoint: unknown; timeout_ms: number }
@@ -47,13 +57,19 @@ export const INTERRUPTED = "Interrupted: the attempt never reported back (the ru
  */
 export const MAX_STEP_OUTPUT_BYTES = 1024 * 1024;
 
+/** A definition as the engine runs it: the graph, and the trigger's filter a wait may re-check (SPEC §15). */
+export type RunDefinition = FlowDefinition & { trigger: TriggerFilter };
+
+/** Why a run that a wait's re-check stopped ended early (SPEC §15). */
+export const TRIGGER_NO_LONGER_MATCHES = "trigger no longer matches";
+
 /**
  * One event applied to a run. `wakeAt` is `nextWake` of the new state: when the shell must wake
  * the run (epoch ms), or null when nothing is scheduled.
  */
 export function advance(
   state: RunState,
-  def: FlowDefinition,
+  def: RunDefinition,
   event: RunEvent,
   clock: Clock,
   catalog: NodeCatalog,
@@ -72,6 +88,18 @@ export function advance(
     case "cancel":
       m.cancel();
       break;
+    case "hold":
+      m.hold(event.waiting_for, event.trigger);
+      break;
+    case "release":
+      m.release();
+      break;
+    case "signal":
+      m.signal(event.node_id, event.signal);
+      break;
+    case "retried":
+      m.retried(event.run_id);
+      break;
   }
   return { state: m.s, effects: m.effects, wakeAt: nextWake(m.s) };
 }
@@ -86,7 +114,7 @@ class Machine {
 
   constructor(
     state: RunState,
-    private readonly def: FlowDefinition,
+    private readonly def: RunDefinition,
     private readonly clock: Clock,
     private readonly catalog: NodeCatalog,
   ) {
@@ -115,9 +143,10 @@ class Machine {
     return this.nodes.get(id)!;
   }
 
-  /** Whether a node branches to then / else (its type's module is a condition). */
+  /** Whether a node branches to then / else (its type's module is a condition, or says it branches). */
   private branches(node: FlowNode): boolean {
-    return this.catalog.node(node.type).kind === "condition";
+    const module = this.catalog.node(node.type);
+    return module.kind === "condition" || module.branches === true;
   }
 
   private logStep(st: StepState, extra: Record<string, string | number | null> = {}) {
@@ -135,10 +164,23 @@ class Machine {
   // ------------------------------------------------------------------ events
 
   start() {
-    if (this.s.status !== "pending") return;
+    if (this.s.status !== "pending" || this.s.waiting_for) return;
     this.s.status = "running";
     this.logRun();
-    this.enter(this.def.start);
+    // A retry starts at its `from`: the steps before it are the original's, reused.
+    this.enter(this.s.retry_of?.from ?? this.def.start);
+  }
+
+  hold(waitingFor: WaitingFor, trigger: TriggerInfo | undefined) {
+    if (this.s.status !== "pending") return;
+    this.s.waiting_for = waitingFor;
+    if (trigger) this.s.trigger = trigger;
+  }
+
+  release() {
+    if (this.s.status !== "pending") return;
+    this.s.waiting_for = null;
+    this.start();
   }
 
   tick() {
@@ -153,8 +195,14 @@ class Machine {
       if (Date.parse(st.deadline_at) <= now) this.result(id, st.attempts.length, { ok: false, error: INTERRUPTED, retryable: true });
     } else if (st.next_attempt_at && Date.parse(st.next_attempt_at) <= now) {
       this.beginAttempt(id);
+    } else if (isAwaiting(st)) {
+      if (Date.parse(st.wake_at!) <= now) this.timeOut(id);
     } else if (st.wake_at && Date.parse(st.wake_at) <= now) {
-      if (this.catalog.node(st.type).kind === "wait") {
+      const module = this.catalog.node(st.type);
+      if (module.kind === "wait" && module.rechecks?.(this.node(id).config)) {
+        this.addLog(this.edit(id), "Reading the trigger's entity again");
+        this.beginAttempt(id); // its result is re-checked (recheck)
+      } else if (module.kind === "wait") {
         const edit = this.edit(id);
         edit.output = { waited_until: st.wake_at };
         this.succeed(id);
@@ -187,6 +235,8 @@ class Machine {
         this.effects.push({ type: "artifact", node_id: nodeId, name: r.artifact.name, content_type: r.artifact.contentType, content: r.artifact.content });
       }
       this.addSummary(this.catalog.node(st.type).summary?.summarize(r.output) ?? {});
+      if (r.ok === "await") return this.awaitSignal(nodeId, r.until);
+      if (this.catalog.node(st.type).kind === "wait") return this.recheck(nodeId, r.output);
       this.succeed(nodeId);
       return;
     }
@@ -204,9 +254,24 @@ class Machine {
     this.fail(nodeId, why);
   }
 
+  /** Ends an awaiting step with the signal, unless its module refuses it (the step waits on). */
+  signal(nodeId: string, signal: unknown) {
+    if (this.s.status !== "running" || this.s.current !== nodeId) return;
+    const st = this.peek(nodeId);
+    const module = this.catalog.node(st.type);
+    if (!isAwaiting(st) || module.kind !== "action" || !module.awaits) return;
+    const answer = module.awaits.receive(st.output, signal, this.clock.now);
+    if (answer.ok) this.resolveAwait(nodeId, answer.output);
+  }
+
+  retried(runId: string) {
+    if (!this.s.retried_by.includes(runId)) this.s.retried_by = [...this.s.retried_by, runId];
+  }
+
   cancel() {
     if (isTerminal(this.s.status)) return;
     this.s.status = "cancelled";
+    this.s.waiting_for = null;
     this.s.finished_at = this.iso;
     this.s.current = null;
     for (const st of this.s.steps) {
@@ -282,6 +347,29 @@ class Machine {
     st.wake_at = wakeAt;
     this.addLog(st, `Waiting until ${wakeAt}`);
     this.logStep(st, { wake_at: wakeAt });
+  }
+
+  /** The step's effect is done (its attempt closed); it awaits a signal until `until`, when the alarm ends it (timeOut). */
+  private awaitSignal(id: string, until: string): void {
+    const st = this.edit(id);
+    const at = Date.parse(until);
+    st.wake_at = new Date(Number.isNaN(at) ? this.clock.now.getTime() : at).toISOString();
+    this.addLog(st, `Waiting for a signal until ${st.wake_at}`);
+    this.logStep(st, { wake_at: st.wake_at });
+  }
+
+  /** No signal came by the deadline: the module says how the step ends. */
+  private timeOut(id: string): void {
+    const st = this.edit(id);
+    const module = this.catalog.node(st.type);
+    if (module.kind !== "action" || !module.awaits) return this.fail(id, `A ${st.type} step cannot await a signal`);
+    this.addLog(st, `No signal by ${st.wake_at}`);
+    this.resolveAwait(id, module.awaits.timeout(st.output, this.clock.now));
+  }
+
+  private resolveAwait(id: string, output: BranchOutput): void {
+    this.edit(id).output = output;
+    this.succeed(id);
   }
 
   private beginAttempt(id: string) {
@@ -362,6 +450,28 @@ class Machine {
 
   private goTo(next: string | undefined): void {
     if (next) return this.enter(next);
+    this.finish("completed", null);
+  }
+
+  /**
+   * A wait woke and read its trigger's entity again (`recheck_trigger`): the run goes on when the
+   * trigger's tags and conditions still hold on it, else it completes here, the rest skipped.
+   */
+  private recheck(id: string, read: unknown): void {
+    const st = this.edit(id);
+    const entity = read !== null && typeof read === "object" && "entity" in read ? read.entity : null;
+    const current = entity !== null && typeof entity === "object" ? entity : null;
+    const holds = stillMatches(this.def.trigger, current, runScope(this.s, this.clock.now));
+    const until = st.input !== null && typeof st.input === "object" && "until" in st.input ? st.input.until : null;
+    // The entity as read: later steps may use it (`steps.<id>.output.entity`); the trigger stays the event.
+    st.output = { waited_until: until, trigger_matches: holds, entity: current };
+    if (holds) return this.succeed(id);
+    this.addLog(st, current === null ? "The trigger's entity is gone: the run ends here" : "The trigger no longer matches: the run ends here");
+    st.status = "succeeded";
+    st.finished_at = this.iso;
+    st.wake_at = null;
+    this.logStep(st);
+    this.s.ended_early = TRIGGER_NO_LONGER_MATCHES;
     this.finish("completed", null);
   }
 

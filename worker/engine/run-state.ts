@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { utcDate } from "../definition/date-spec";
+import type { WaitingFor } from "../definition/controls";
 import type { FlowDefinition } from "../definition/graph";
 import type { Scope } from "../definition/interpolate";
 import type { NodeCatalog } from "./step";
@@ -46,6 +47,8 @@ export interface StepState {
   deadline_at: string | null;
   /** Progress a resumable action saved; kept across attempts of the step. */
   checkpoint?: unknown;
+  /** Copied from the run this one retries (SPEC §15): it ran there, and was not executed again here. */
+  reused?: true;
 }
 
 /** The event a run started from, as `{{trigger.*}}` sees it. */
@@ -84,7 +87,42 @@ export interface RunState {
   steps: StepState[];
   /** The node being executed or waited on; null before start and after the end. */
   current: string | null;
+  /** Why a pending run has not started (SPEC §14): its gate holds it; null when nothing does. */
+  waiting_for: WaitingFor | null;
+  /** The flow-control key the run holds a place under (SPEC §14); null for a workflow without per-key controls. */
+  flow_key: string | null;
+  /** The run this one retries, and the node it started from (SPEC §15); null for a run of its own. */
+  retry_of: RetryOf | null;
+  /** The runs that retry this one, oldest first. */
+  retried_by: string[];
+  /**
+   * Why a completed run ended before its last step (SPEC §15): "trigger no longer matches" when a
+   * wait's `recheck_trigger` found the trigger no longer holds; the steps left are skipped. Null otherwise.
+   */
+  ended_early: string | null;
 }
+
+/** A retry's link to its original: the steps before `from` were copied from it (`reused`). */
+export interface RetryOf {
+  run_id: string;
+  from: string;
+}
+
+const pendingStep = (n: { id: string; type: string }): StepState => ({
+  node_id: n.id,
+  type: n.type,
+  status: "pending",
+  input: null,
+  output: null,
+  logs: [],
+  attempts: [],
+  error: null,
+  started_at: null,
+  finished_at: null,
+  next_attempt_at: null,
+  wake_at: null,
+  deadline_at: null,
+});
 
 export function initialState(input: {
   id: string;
@@ -95,7 +133,12 @@ export function initialState(input: {
   test: boolean;
   now: Date;
   catalog: NodeCatalog;
+  waiting_for?: WaitingFor | null;
+  flow_key?: string | null;
+  /** A retry (SPEC §15): its original, where it starts, and the original's steps before that, reused as they are. */
+  retry?: { of: RetryOf; reused: readonly StepState[] };
 }): RunState {
+  const reused = new Map((input.retry?.reused ?? []).map((st) => [st.node_id, st]));
   return {
     id: input.id,
     rev: 0,
@@ -109,22 +152,16 @@ export function initialState(input: {
     finished_at: null,
     error: null,
     summary: Object.fromEntries(input.catalog.counters.map((c) => [c, 0])),
-    steps: input.definition.nodes.map((n) => ({
-      node_id: n.id,
-      type: n.type,
-      status: "pending",
-      input: null,
-      output: null,
-      logs: [],
-      attempts: [],
-      error: null,
-      started_at: null,
-      finished_at: null,
-      next_attempt_at: null,
-      wake_at: null,
-      deadline_at: null,
-    })),
+    steps: input.definition.nodes.map((n): StepState => {
+      const copied = reused.get(n.id);
+      return copied ? { ...copied, next_attempt_at: null, wake_at: null, deadline_at: null, reused: true } : pendingStep(n);
+    }),
     current: null,
+    waiting_for: input.waiting_for ?? null,
+    flow_key: input.flow_key ?? null,
+    retry_of: input.retry?.of ?? null,
+    retried_by: [],
+    ended_early: null,
   };
 }
 
@@ -136,16 +173,27 @@ const currentStep = (state: RunState) => (state.current ? state.steps.find((s) =
  * armed for as long as an attempt is open.
  */
 export function nextWake(state: RunState): number | null {
-  if (state.status === "pending") return 0;
+  // A run its gate holds starts when the gate releases it, never by itself.
+  if (state.status === "pending") return state.waiting_for ? null : 0;
   if (state.status !== "running") return null;
   const step = currentStep(state);
   const at = step?.next_attempt_at ?? step?.wake_at ?? step?.deadline_at;
   return at ? Date.parse(at) : null;
 }
 
+/**
+ * A step that awaits a signal (ActionResult `await`): running, its last attempt done without
+ * error, and the alarm set at its deadline (`wake_at`). A sleeping wait step has no attempt, a
+ * step waiting to retry no `wake_at`, a long step waiting to continue an attempt still open.
+ */
+export function isAwaiting(st: StepState): boolean {
+  const last = st.attempts.at(-1);
+  return st.status === "running" && st.wake_at !== null && st.next_attempt_at === null && last !== undefined && last.finished_at !== null && last.error === null;
+}
+
 /** The run ended, or sleeps until a retry or a wake-up with no action in flight. */
 export function resting(state: RunState): boolean {
-  if (isTerminal(state.status)) return true;
+  if (isTerminal(state.status) || (state.status === "pending" && state.waiting_for !== null)) return true;
   const step = currentStep(state);
   return state.status === "running" && !step?.deadline_at && nextWake(state) !== null;
 }

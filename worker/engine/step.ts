@@ -1,10 +1,12 @@
 import type { z } from "zod";
+import type { CapKind } from "../definition/controls";
 import type { Scope } from "../definition/interpolate";
 import type { MirrorPort } from "../entities/port";
 import type { PlanningPort, PlanningReadPort } from "../planning/port";
 import type { DiscountsPort } from "../discounts/port";
 import type { LinksPort } from "../engagement/port";
 import type { VapidKeys } from "../lib/web-push";
+import type { EventWaitsPort } from "../waits/port";
 
 /*
  * The step protocol: what a node module declares, what an action gets when the run shell
@@ -39,9 +41,54 @@ export type ActionResult =
       /** A large by-product kept beside the step (e.g. the raw email), served on its own URL. */
       artifact?: { name: string; contentType: string; content: string };
     }
-  | { ok: false; error: string; retryable: boolean; retryAfterMs?: number; output?: unknown }
+  | {
+      ok: false;
+      error: string;
+      retryable: boolean;
+      retryAfterMs?: number;
+      output?: unknown;
+      /** What kind of failure, for a failure with a name: `cap_exceeded` (its error text starts with it too). */
+      code?: string;
+    }
   /** Progress saved; the engine invokes the step again (same attempt) with this checkpoint. */
-  | { ok: "continue"; checkpoint: unknown };
+  | { ok: "continue"; checkpoint: unknown }
+  /**
+   * Done with its effect (an approval's emails sent), the step now waits for a signal from outside
+   * until `until` (ISO time), with this output meanwhile: only a module with `awaits` answers so.
+   */
+  | { ok: "await"; output: unknown; until: string; artifact?: { name: string; contentType: string; content: string } };
+
+/** What a step that branches records: `result` says the branch taken, true for `then`. */
+export type BranchOutput = { result: boolean } & Record<string, unknown>;
+
+/**
+ * How an awaiting step (ActionResult `await`) ends: with a signal delivered to its run (an
+ * approval's decision), or at its deadline without one. Pure: both get the step's output while it
+ * waited and answer its final output; a branching module's final output carries `result`.
+ */
+export interface AwaitSpec {
+  /** The output once `signal` arrived, or why the signal is refused (the step goes on waiting). */
+  receive(output: unknown, signal: unknown, now: Date): { ok: true; output: BranchOutput } | { ok: false; refused: string };
+  /** The output when the deadline passed without a signal. */
+  timeout(output: unknown, now: Date): BranchOutput;
+}
+
+/** An effect the workflow's daily cap refused (SPEC §14): the step fails, not retried — a retry today would be refused again. */
+export const CAP_EXCEEDED = "cap_exceeded";
+
+/**
+ * The daily safety caps of the workflow (SPEC §14) as one step sees them, bound to its run, node,
+ * workflow and pinned definition: a node asks right before its effect, with the units it is
+ * about to spend. Asking again from the same step (a retry, a continued invocation) gets the same
+ * answer and counts nothing new; an action that spends in several pieces names each with `part`,
+ * stable across retries (add_items_to_plan: its page). Without a cap for `kind` it answers ok.
+ */
+export interface CapsPort {
+  reserve(kind: CapKind, units: number, part?: string): Promise<{ ok: true } | { ok: false; error: string }>;
+}
+
+/** The step's failure when a cap refused its effect; `error` is the refusal, which starts with "cap_exceeded:". */
+export const capExceeded = (refusal: { error: string }): ActionResult => ({ ok: false, error: refusal.error, retryable: false, code: CAP_EXCEEDED });
 
 /** The settings actions read; worker/config.ts parses them from vars and secrets. */
 export interface NodeConfig {
@@ -55,6 +102,8 @@ export interface NodeConfig {
   INTERNAL_EMAILS: readonly string[];
   /** Web Push's VAPID identity (secrets VAPID_*), or why it is unusable; send_push fails with the reason. */
   VAPID: VapidSetting;
+  /** The Worker's public origin for links in messages (an approval's page); null when it is not an http(s) URL. */
+  PUBLIC_URL?: string | null;
 }
 
 export type VapidSetting = { ok: true; keys: VapidKeys } | { ok: false; reason: string };
@@ -81,6 +130,10 @@ export interface NodeDeps {
   mirror: MirrorPort;
   /** Tracked links (`track_links` of send_email and send_push): the public URL of each link. */
   links: LinksPort;
+  /** The workflow's daily caps (SPEC §14), asked right before each capped effect. */
+  caps: CapsPort;
+  /** Runs waiting for events (wait_for_event, SPEC §15): where a step subscribes. */
+  events: EventWaitsPort;
 }
 
 /** A credential a node's config names, with the path of the reference inside the config. */
@@ -144,6 +197,16 @@ interface NodeModuleBase<S extends z.ZodType, T extends string, C extends string
   summary?: NodeSummary<C>;
   /** The dry run of a step, from its resolved input (an action's) or its config (a condition's or a wait's). */
   preview(input: unknown, ctx: PreviewContext): Promise<Preview>;
+  /**
+   * Goes on to `then` or `else` (by its output's `result`, a BranchOutput) instead of `next`; the
+   * definition schema gives its nodes `then` and `else`. A condition always branches.
+   */
+  branches?: true;
+  /**
+   * Roots a `{{…}}` in its config may start with besides the run's (`trigger`, `steps`…), which
+   * the node resolves itself: wait_for_event's match reads the awaited `event`.
+   */
+  localRoots?: readonly string[];
 }
 
 /** A node the run shell executes, with retries, a timeout and a record of every attempt. */
@@ -153,6 +216,14 @@ export interface ActionModule<S extends z.ZodType = z.ZodType, I = unknown, T ex
   /** Turns a config into the step's input: interpolated, dates resolved. Default: interpolate. */
   resolve?(config: z.output<S>, scope: Scope, now: Date): I;
   execute(input: I, ctx: ActionContext, deps: NodeDeps): Promise<ActionResult>;
+  /** Present when the action may answer `await`: how its waiting step ends. */
+  awaits?: AwaitSpec;
+  /**
+   * Undoes what its attempts left outside the run (wait_for_event: its subscription) once the step
+   * ended, however it ended (then, else, failed, cancelled). Best effort: the shell logs a failure
+   * and goes on, so what it leaves must be harmless.
+   */
+  cleanup?(input: I, step: { runId: string; nodeId: string }, deps: NodeDeps): Promise<void>;
 }
 
 /** A node the engine evaluates at once: the run goes on to `then` when it holds, else to `else`. */
@@ -167,6 +238,14 @@ export interface WaitModule<S extends z.ZodType = z.ZodType, T extends string = 
   kind: "wait";
   /** When the wait ends (epoch ms); throws when the config gives no date. */
   until(config: z.output<S>, scope: Scope, now: Date): number;
+  /**
+   * Whether the run, on waking, reads its trigger entity again and re-checks the trigger's tags
+   * and conditions (SPEC §15 `recheck_trigger`): the engine then executes `execute` like an
+   * action's attempt (retried, timed out), which answers `{ok: true, output: {entity}}` with the
+   * entity as the mirror holds it now (null when gone).
+   */
+  rechecks?(config: z.output<S>): boolean;
+  execute?(input: unknown, ctx: ActionContext, deps: NodeDeps): Promise<ActionResult>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds modules of every input type

@@ -26,3 +26,25 @@ export function matchesTrigger(trigger: Trigger, event: TriggerCandidate): boole
     return false;
   }
 }
+
+/** What a re-check reads of the trigger: its tags and conditions (the entity and event kind are settled). */
+export type TriggerFilter = Pick<Trigger, "tags" | "conditions">;
+
+/**
+ * Whether the trigger's tags and conditions still hold on the entity as the mirror holds it now
+ * (SPEC §15 `recheck_trigger`): `scope` is the run's, whose `trigger.data` is replaced by the
+ * current snapshot (`previous` and `related` stay as the run started with them). Same rules as
+ * matchesTrigger; an entity that is gone no longer matches.
+ */
+export function stillMatches(trigger: TriggerFilter, current: { tags?: unknown } | null, scope: Scope): boolean {
+  if (current === null) return false;
+  const tags = Array.isArray(current.tags) ? current.tags.filter((t): t is string => typeof t === "string") : [];
+  if (!tagsMatch(trigger.tags, tags)) return false;
+  if (!trigger.conditions) return true;
+  const now: Scope = { ...scope, trigger: { ...scope.trigger, data: current } };
+  try {
+    return evaluateGroup(trigger.conditions, (operand, missingOk) => interpolate(operand, now, { missingOk })).result;
+  } catch {
+    return false;
+  }
+}

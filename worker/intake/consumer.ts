@@ -1,5 +1,6 @@
 import { count } from "../lib/metrics";
 import { log } from "../log";
+import { deliverAwaited } from "./awaited";
 import { convertOrders } from "./convert";
 import { match } from "./match";
 import { mirror } from "./mirror";
@@ -11,7 +12,8 @@ import { LIMITS, startRuns, type Limits } from "./start";
 /*
  * The EVENTS queue consumer, in five stages: read each message's event (read.ts), mirror the
  * entities and find candidate workflows in one D1 round trip (mirror.ts), match triggers
- * (match.ts), start one run per matching workflow (start.ts), then settle every message:
+ * (match.ts), start one run per matching workflow (start.ts) — and hand each event to the runs
+ * waiting for one like it (awaited.ts) — then settle every message:
  * acknowledge, retry, dead-letter or continue it (settle.ts).
  *
  * Every message ends with its own outcome: one bad event never fails the events delivered with
@@ -34,6 +36,8 @@ export async function consumeBatch(batch: MessageBatch<unknown>, env: Env, limit
   await match(env, items, first);
   const t2 = performance.now();
   const starts = await startRuns(env, items, limits);
+  // Runs waiting for an event (wait_for_event, SPEC §15) hear of it once it is mirrored.
+  await deliverAwaited(env, items);
   // Back-in-stock episodes (SPEC §12): after the starts, so a failure here retries events whose runs are started (idempotently).
   await detectRestocks(env, first.stock);
   const t3 = performance.now();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Controls } from "../definition/controls";
 import type { PreparedRow } from "../entities/store";
 import type { TriggerInfo } from "../engine/run-state";
 import { QueueMessageSchema, type EntityEvent } from "./envelope";
@@ -31,6 +32,8 @@ export type Outcome =
 export interface Start {
   workflowId: string;
   version: number;
+  /** The version's flow control (SPEC §14), if it has any. */
+  controls: Controls | undefined;
 }
 
 /** One message on its way through the stages; `outcome` is set once its fate is known. */

@@ -71,7 +71,7 @@ export async function match(env: Env, items: Item[], first: CandidateRead): Prom
         };
         if (!matchesTrigger(def.trigger, { entity: item.event.entity, kind: item.event.kind, tags: item.tags, scope })) continue;
         if (item.held !== null && def.trigger.stale_events === "skip") item.skipped.push(c.workflow_id);
-        else item.starts.push({ workflowId: c.workflow_id, version: c.version });
+        else item.starts.push({ workflowId: c.workflow_id, version: c.version, controls: def.controls });
       }
     }
   }

@@ -1,5 +1,6 @@
 import { count } from "../lib/metrics";
 import { log, logError } from "../log";
+import { startRun } from "../flow/admit";
 import { errorText, mirrored, pool, retry, type Item, type Mirrored, type Start } from "./item";
 
 /**
@@ -42,13 +43,12 @@ export async function startRuns(env: Env, items: Item[], limits: Limits): Promis
   let created = 0;
   await pool(calls, START_CONCURRENCY, async ({ item, start }) => {
     try {
-      const stub = env.RUNS.get(env.RUNS.idFromName(runName(start.workflowId, item.event.id)));
-      const result = await stub.start({ workflow_id: start.workflowId, workflow_version: start.version, trigger: item.trigger, test: false });
+      const result = await startRun(env, { workflowId: start.workflowId, version: start.version, controls: start.controls, trigger: item.trigger });
       count("run_start_calls");
       if (result.created) created++;
       else {
         count("run_duplicates_refused");
-        log("run_duplicate", { run_id: result.id, event_id: item.event.id, workflow_id: start.workflowId });
+        log("run_duplicate", { run_name: runName(start.workflowId, item.event.id), event_id: item.event.id, workflow_id: start.workflowId });
       }
     } catch (err) {
       // Typically the runtime is short of resources: slow down and try this event again later.

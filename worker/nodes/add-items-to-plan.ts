@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DateSpecSchema, TagFilterSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText } from "../definition/interpolate";
-import { defineAction, type Preview } from "../engine/step";
+import { capExceeded, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
 import { CountsSchema, type PreviewPlan } from "../planning/port";
 import { CreateOrGetPlanOutputSchema, PREVIEW_PLAN } from "./create-or-get-plan";
@@ -108,7 +108,16 @@ export const addItemsToPlan = defineAction({
   async execute(raw, ctx, deps) {
     const parsed = AddItemsToPlanInputSchema.safeParse(raw);
     if (!parsed.success) return { ok: false, error: `Invalid input: ${issuesText(parsed.error)}`, retryable: false };
-    return deps.planning.addItems(parsed.data, ctx);
+    // Each page asks the daily units cap (SPEC §14) for what it adds, before writing it; a page
+    // done again (a retry, a continued invocation) has the same place and counts once.
+    let refused: { error: string } | undefined;
+    const admit = async (units: number, page: string) => {
+      const cap = await deps.caps.reserve("units", units, page);
+      if (!cap.ok) refused = cap;
+      return cap.ok ? undefined : cap.error;
+    };
+    const outcome = await deps.planning.addItems(parsed.data, { ...ctx, admit });
+    return refused ? capExceeded(refused) : outcome;
   },
   summary: {
     counters: ["items_added", "items_skipped"],

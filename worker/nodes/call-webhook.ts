@@ -13,7 +13,7 @@ import {
 } from "../lib/net";
 import { redact, redactText, secretForms } from "../lib/redact";
 import { issuesText } from "../lib/issues";
-import { type ActionContext, type ActionResult, defineAction, type Preview } from "../engine/step";
+import { type ActionContext, type ActionResult, capExceeded, defineAction, type Preview } from "../engine/step";
 
 const StatusRange = z.union([
   z.int().min(100).max(599),
@@ -220,6 +220,10 @@ export const callWebhook = defineAction({
     headers.set("idempotency-key", ctx.idempotencyKey);
     const authError = applyAuth(input.auth, headers, body.text ?? "", ctx, deps.config.credentials);
     if (authError) return fail(authError, false);
+
+    // Every try of the step sends the same call (one Idempotency-Key): it counts once against the cap.
+    const cap = await deps.caps.reserve("webhook_calls", 1);
+    if (!cap.ok) return capExceeded(cap);
 
     // A timer of our own, cleared when the exchange ends: AbortSignal.timeout would keep one
     // pending per call for the whole timeout, long after the answer came.

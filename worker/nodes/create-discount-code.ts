@@ -4,7 +4,7 @@ import { DateSpecSchema } from "../definition/common";
 import { resolveDateSpec } from "../definition/date-spec";
 import { interpolateString, toText, type Scope } from "../definition/interpolate";
 import { endOfDay, PREFIX_PATTERN } from "../discounts/code";
-import { type ActionResult, defineAction, type Preview } from "../engine/step";
+import { type ActionResult, capExceeded, defineAction, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
 import { interpolateIds, parseInput } from "./plan-common";
 
@@ -126,6 +126,9 @@ export const createDiscountCode = defineAction({
     if (expiresAt < ctx.now.toISOString()) {
       return { ok: false, error: `The code would expire on ${input.expires_on}, before it is made: set expires to today or later`, retryable: false };
     }
+    // A retry of the step gets the code it made, and the cap's answer it got: counted once.
+    const cap = await deps.caps.reserve("discount_codes", 1);
+    if (!cap.ok) return capExceeded(cap);
     try {
       const code = await deps.discounts.createCode(
         {

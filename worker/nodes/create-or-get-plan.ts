@@ -35,6 +35,8 @@ export const CreateOrGetPlanOutputSchema = z.object({
   deadline: z.string().nullable(),
   status: z.enum(PLAN_STATUSES),
   shops: StoredShopsSchema,
+  /** A test plan: made (or reused) by a test run, apart from the real plans of its name. Absent in outputs recorded before test plans. */
+  test: z.boolean().default(false),
 });
 export type CreateOrGetPlanOutput = z.infer<typeof CreateOrGetPlanOutputSchema>;
 
@@ -74,11 +76,13 @@ export const createOrGetPlan = defineAction({
     const stored = shops.mode === "all" ? { mode: "all" as const, ids: [] } : { mode: "specific" as const, ids: shops.ids };
     try {
       const { plan, created } = await deps.planning.createOrGetPlan(
-        { kind: input.kind, name: input.name, shops: stored, deadline: input.deadline },
+        // A test run gets a test plan of its own: it never adds to a real plan by name, and no real run reuses it.
+        { kind: input.kind, name: input.name, shops: stored, deadline: input.deadline, test: ctx.test },
         { runId: ctx.runId, stepKey: ctx.idempotencyKey },
         ctx.now,
       );
-      ctx.log(created ? `created plan ${plan.id}` : `reusing open plan ${plan.id}`);
+      const which = plan.test ? "test plan" : "plan";
+      ctx.log(created ? `created ${which} ${plan.id}` : `reusing open ${which} ${plan.id}`);
       const output: CreateOrGetPlanOutput = {
         plan_id: plan.id,
         created,
@@ -87,6 +91,7 @@ export const createOrGetPlan = defineAction({
         deadline: plan.deadline,
         status: plan.status,
         shops: plan.shops,
+        test: plan.test,
       };
       return { ok: true, output };
     } catch (err) {
@@ -98,7 +103,7 @@ export const createOrGetPlan = defineAction({
     summarize: (output) => ({ plans_created: CreateOrGetPlanOutputSchema.safeParse(output).data?.created ? 1 : 0 }),
   },
   /**
-   * Which plan the step would use, read only: the open plan of this kind and name (`reuse`), or a
+   * Which plan the step would use in a real run, read only: the open real plan of this kind and name (`reuse`), or a
    * new one (`create`) under the id `PREVIEW-plan:<kind>:<name>`, which add_items_to_plan's
    * preview recognizes. Nothing is written.
    */
@@ -118,8 +123,8 @@ export const createOrGetPlan = defineAction({
     const open = await ctx.planning.openPlan(input.kind, input.name);
     const stored = shops.mode === "all" ? { mode: "all" as const, ids: [] } : { mode: "specific" as const, ids: [...shops.ids].sort() };
     const output: CreateOrGetPlanOutput = open
-      ? { plan_id: open.id, created: false, kind: open.kind, name: open.name, deadline: open.deadline, status: open.status, shops: open.shops }
-      : { plan_id: `${PREVIEW_PLAN}${input.kind}:${input.name}`, created: true, kind: input.kind, name: input.name, deadline: input.deadline, status: "open", shops: stored };
+      ? { plan_id: open.id, created: false, kind: open.kind, name: open.name, deadline: open.deadline, status: open.status, shops: open.shops, test: false }
+      : { plan_id: `${PREVIEW_PLAN}${input.kind}:${input.name}`, created: true, kind: input.kind, name: input.name, deadline: input.deadline, status: "open", shops: stored, test: false };
     return { previewable: true, output: { plan: open ? "reuse" : "create", ...output }, stepOutput: output };
   },
 });

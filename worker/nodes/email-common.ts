@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { escapeHtml, escapeMarkdown, interpolate, type Scope, toText } from "../definition/interpolate";
-import { type ActionContext, type ActionResult, type NodeDeps, type Preview } from "../engine/step";
+import { type ActionContext, type ActionResult, capExceeded, type NodeDeps, type Preview } from "../engine/step";
 import { linksOf, rewriteHtml, rewriteText } from "../engagement/links";
 import type { Tracked, TrackingStep } from "../engagement/port";
 import {
@@ -152,6 +152,11 @@ export async function deliverEmail(email: EmailToSend, ctx: ActionContext, deps:
   const saved = CheckpointSchema.safeParse(ctx.checkpoint);
   const before = new Set(saved.success ? saved.data.delivered.map((a) => a.toLowerCase()) : []);
   const pending = envelope.filter((a) => !before.has(a.toLowerCase()));
+  // One message counts one email against the daily cap (SPEC §14), once for all its tries.
+  if (pending.length > 0) {
+    const cap = await deps.caps.reserve("emails", 1);
+    if (!cap.ok) return capExceeded(cap);
+  }
   const sentNow: string[] = [];
   const refused: string[] = [];
   let transient: string | undefined;

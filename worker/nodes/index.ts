@@ -1,6 +1,7 @@
 import type { CredentialRef, NodeCatalog, NodeModule, NodeSummary } from "../engine/step";
 import { addCustomerTags } from "./add-customer-tags";
 import { addItemsToPlan } from "./add-items-to-plan";
+import { approval } from "./approval";
 import { callWebhook } from "./call-webhook";
 import { condition } from "./condition";
 import { createDiscountCode } from "./create-discount-code";
@@ -11,12 +12,13 @@ import { sendInternalEmail } from "./send-internal-email";
 import { sendPush } from "./send-push";
 import { updateSubscriptionStatus } from "./update-subscription-status";
 import { wait } from "./wait";
+import { waitForEvent } from "./wait-for-event";
 
 /**
  * Every node type. A new node type is one module and one line here: the definition schema, the
  * run summary, the credential check and the engine's catalog are all built from this list.
  */
-export const NODE_MODULES = [condition, wait, callWebhook, sendEmail, createOrGetPlan, addItemsToPlan, createDiscountCode, sendInternalEmail, sendPush, updateSubscriptionStatus, addCustomerTags, removeCustomerTags] as const;
+export const NODE_MODULES = [condition, wait, callWebhook, sendEmail, createOrGetPlan, addItemsToPlan, createDiscountCode, sendInternalEmail, sendPush, updateSubscriptionStatus, addCustomerTags, removeCustomerTags, approval, waitForEvent] as const;
 
 export type NodeType = (typeof NODE_MODULES)[number]["type"];
 export const NODE_TYPES = NODE_MODULES.map((m) => m.type) as [NodeType, ...NodeType[]];

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { interpolate, toText } from "../definition/interpolate";
-import { type ActionContext, type ActionResult, defineAction, type NodeDeps, type Preview } from "../engine/step";
+import { type ActionContext, type ActionResult, capExceeded, defineAction, type NodeDeps, type Preview } from "../engine/step";
 import { issuesText } from "../lib/issues";
 import { hostRefusal, parseRetryAfter } from "../lib/net";
 import { buildPushRequest, MAX_PLAINTEXT_BYTES, pushTopic, PushSubscriptionSchema, URGENCIES, type PushSubscription, type VapidKeys } from "../lib/web-push";
@@ -277,6 +277,12 @@ export const sendPush = defineAction({
     }
 
     const pending = valid.filter((s) => !Object.hasOwn(done, s.endpoint));
+    // One push per browser it is about to reach, asked once for the step: later invocations and
+    // tries get the first answer and count nothing more (SPEC §14).
+    if (pending.length > 0) {
+      const cap = await deps.caps.reserve("pushes", pending.length);
+      if (!cap.ok) return capExceeded(cap);
+    }
     const batch = pending.slice(0, ENDPOINTS_PER_INVOCATION);
     const payload = payloadBytes(input);
     const topic = await pushTopic(ctx.idempotencyKey);

@@ -5,6 +5,7 @@ import { buildLines, diffLines, itemKey, SCORE_MATCHING, transferKey, type HeldL
 import type { Plan } from "./plan";
 import { LEVELS, type Level } from "./plan";
 import { getPlan, heldTransfersStatement, parseHeldLines, parseVariantPrices, variantPricesStatement, writeLines } from "./plan-store";
+import { acceptsRunLines, refusesRunLines } from "./plan-status";
 import { CountsSchema, type AddItemsInput, type AddItemsJob, type AddItemsOutcome, type AddItemsOutput, type Counts } from "./port";
 import { CursorSchema, levelRank, Pager } from "./selection";
 import { parseWaitlist, waitingFor, waitlistCounts, type ItemRow, type Probes, type Selection, type Waitlist } from "./selection-sql";
@@ -221,7 +222,8 @@ export async function addItems(input: AddItemsInput, ctx: AddItemsJob, deps: Add
   try {
     const plan = await getPlan(d1, input.plan);
     if (!plan) return fail(`No plan has the id ${input.plan}; run create_or_get_plan first and pass {{steps.<its id>.output.plan_id}}`);
-    if (plan.status === "closed") return fail(`Plan ${plan.id} (${plan.name}) is closed; items can only be added to a draft or open plan`);
+    const refused = refusesRunLines(plan);
+    if (refused) return fail(refused);
     const rules = rulesFor(plan, input);
     const resumed = CheckpointSchema.safeParse(ctx.checkpoint);
     const state: Checkpoint =
@@ -282,7 +284,7 @@ async function onePage(
   let statements = 0;
   for (let attempt = 0; ; attempt++) {
     const page = await pager.page(state.cursor, state.n, limits.pageSize);
-    if (page.plan?.status === "closed") throw new PlanningError(`Plan ${state.plan_id} was closed while items were being added`);
+    if (page.plan && !acceptsRunLines(page.plan.status)) throw new PlanningError(`Plan ${state.plan_id} became ${page.plan.status} while items were being added`);
     const candidates = page.items.map(toCandidate);
     const variants = [...new Set(candidates.map((c) => c.variant_id))];
     let prices: Map<string, VariantPrice> | undefined = page.prices;
@@ -306,6 +308,10 @@ async function onePage(
     let applied = true;
     if (diff.writes.length > 0 || diff.removes.length > 0) {
       if (!page.plan) throw new PlanningError(`Plan ${state.plan_id} is gone`);
+      // The units the page adds (what lines grow by; a shrinking line gives none back), asked before they are written.
+      const adds = diff.writes.reduce((n, l) => n + Math.max(0, l.quantity - (held.get(l.key)?.quantity ?? 0)), 0);
+      const refusal = ctx.admit && adds > 0 ? await ctx.admit(adds, JSON.stringify(state.cursor)) : undefined;
+      if (refusal !== undefined) throw new PlanningError(refusal);
       const w = await writeLines(d1, {
         planId: state.plan_id,
         token: page.plan.write_token,

@@ -10,7 +10,8 @@ export const PLAN_KINDS = ["restock", "rebalance", "markdown", "supplier_return"
 export const PlanKindSchema = z.enum(PLAN_KINDS);
 export type PlanKind = z.infer<typeof PlanKindSchema>;
 
-export const PLAN_STATUSES = ["draft", "open", "closed"] as const;
+/** Moves between them are worker/planning/plan-status.ts's. */
+export const PLAN_STATUSES = ["draft", "open", "approved", "closed", "cancelled"] as const;
 export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
 /** A plan's shops, stored resolved: a trigger's shop becomes the specific shop it was. */
@@ -33,6 +34,8 @@ export const PlanSchema = z.object({
   shops: StoredShopsSchema,
   item_count: z.int(),
   total_quantity: z.int(),
+  /** Created by a test run (`POST /api/workflows/{id}/test`): test data, which real runs never reuse. */
+  test: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -16,6 +16,8 @@ export interface NewPlan {
   name: string;
   shops: StoredShops;
   deadline: string | null;
+  /** Asked by a test run: it gets the open test plan of this kind and name, never a real one. */
+  test: boolean;
 }
 
 /** add_items_to_plan's input as its step records it (the node's schema checks it first). */
@@ -44,6 +46,12 @@ export interface AddItemsJob {
   /** What the previous invocation of this attempt saved. */
   checkpoint: unknown;
   log(message: string): void;
+  /**
+   * Asked before a page's lines are written, with the units they add to the plan and the page's
+   * place (stable across retries): a refusal, the text returned, fails the step unretried.
+   * Absent: nothing is asked (the daily caps of SPEC §14 are the node's business).
+   */
+  admit?(units: number, page: string): Promise<string | undefined>;
 }
 
 /** What a step did to its plan; the node's output adds the plan id and the invocations. */
@@ -74,8 +82,8 @@ export type AddItemsOutcome =
 
 export interface PlanningPort {
   /**
-   * The open plan of this kind and name, created when there is none; `created` is true for the
-   * step that inserted it (`stepKey`, its idempotency key), on every retry of that step too.
+   * The open plan of this kind, name and test mark, created when there is none; `created` is true
+   * for the step that inserted it (`stepKey`, its idempotency key), on every retry of that step too.
    */
   createOrGetPlan(plan: NewPlan, origin: { runId: string; stepKey: string }, now: Date): Promise<{ plan: Plan; created: boolean }>;
   /** One invocation of add_items_to_plan: to the end, or to a checkpoint when its budget is spent. */
@@ -119,7 +127,7 @@ export type PreviewPlan = Pick<Plan, "id" | "kind" | "name" | "status" | "deadli
  * method that writes, so a preview given this port cannot change a plan.
  */
 export interface PlanningReadPort {
-  /** The open plan of this kind and name: the one create_or_get_plan would reuse. */
+  /** The open real plan of this kind and name: the one create_or_get_plan would reuse in a real run. */
   openPlan(kind: PlanKind, name: string): Promise<Plan | undefined>;
   plan(id: string): Promise<Plan | undefined>;
   /** add_items_to_plan's selection and strategies over the mirror; an error when the step would fail. */

@@ -8,6 +8,7 @@ import { firstUnits, PlanningError, recommendationsNeeded, rulesFor, selectionFo
 import { buildLines, type Line, type VariantPrice } from "./lines";
 import type { Plan, PlanKind } from "./plan";
 import { getPlan, parseVariantPrices, variantPricesStatement } from "./plan-store";
+import { refusesRunLines } from "./plan-status";
 import type { AddItemsInput, ItemsPreview, PlanningReadPort, PreviewLine, PreviewPlan, PreviewTotals } from "./port";
 import { Pager, type Cursor } from "./selection";
 import { parseWaitlist, waitingFor, waitlistCounts, type Probes } from "./selection-sql";
@@ -68,13 +69,14 @@ const rounded = (t: PreviewTotals): PreviewTotals => ({
 });
 
 /** A plan as planning's functions take it: a previewed one holds no lines yet. */
-const asPlan = (p: PreviewPlan): Plan => ({ ...p, item_count: 0, total_quantity: 0, created_at: "", updated_at: "" });
+const asPlan = (p: PreviewPlan): Plan => ({ ...p, item_count: 0, total_quantity: 0, test: false, created_at: "", updated_at: "" });
 
 /** What add_items_to_plan would add to `plan`, read from D1 without writing; an error when the step would fail. */
 export async function previewItems(d1: D1Database, input: AddItemsInput, preview: PreviewPlan, trigger: Scope["trigger"]): Promise<ItemsPreview | { error: string }> {
   try {
     const plan = asPlan(preview);
-    if (plan.status === "closed") return { error: `Plan ${plan.id} (${plan.name}) is closed; items can only be added to a draft or open plan` };
+    const refused = refusesRunLines(plan);
+    if (refused) return { error: refused };
     const rules = rulesFor(plan, input);
     const out: ItemsPreview = { candidates: 0, skipped: 0, lines: [], totals: zeroTotals(), shops: [] };
     const selection = await selectionFor(d1, input, plan, rules, trigger);
@@ -127,12 +129,12 @@ export async function previewItems(d1: D1Database, input: AddItemsInput, preview
   }
 }
 
-/** The open plan of this kind and name, read only. */
+/** The open real plan of this kind and name, read only: a preview shows what a real run would do, so a test plan is not reused. */
 async function openPlan(d1: D1Database, kind: PlanKind, name: string): Promise<Plan | undefined> {
   const rows = await db(d1)
     .select({ id: plans.id })
     .from(plans)
-    .where(both(eq(plans.kind, kind), eq(plans.name, name), eq(plans.status, "open")))
+    .where(both(eq(plans.kind, kind), eq(plans.name, name), eq(plans.test, false), eq(plans.status, "open")))
     .limit(1);
   return rows[0] ? getPlan(d1, rows[0].id) : undefined;
 }

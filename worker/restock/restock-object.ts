@@ -1,17 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
 import { utcDate } from "../definition/date-spec";
 import { matchesTrigger } from "../engine/trigger-match";
 import type { TriggerInfo } from "../engine/run-state";
 import { readRelated } from "../entities/related-read";
 import { pool } from "../lib/pool";
-import { runName } from "../lib/ids";
+import { startRun } from "../flow/admit";
 import { batch } from "../db/sql";
 import { count } from "../lib/metrics";
 import { log, logError } from "../log";
 import { getDefinitions } from "../workflows/store";
 import { EpisodeStartSchema, EpisodeStateSchema, type EpisodeStart, type EpisodeState, type Wave } from "./episode";
 import { indexedVersionStatement, readCount, readVersion, readPending, stockStatement, waitingStatement, writeEpisode, type PendingRow } from "./store";
-import { backInStockEventId, nextPageSize, waveSize } from "./waves";
+import { backInStockEventId, episodeScope, nextPageSize, waveSize } from "./waves";
 
 /** Subscriptions read per D1 page. */
 export const PAGE = 200;
@@ -27,6 +28,11 @@ const RETRY_MS = 30_000;
 const STATE = "episode";
 /** The state (as JSON) the D1 row last got. */
 const ROW = "row";
+/** The id of the newer episode of the same scope that ended this one (set by supersede). */
+const SUPERSEDED = "superseded_by";
+/** In a scope object: the episode of the scope that sends now, and the one it ended. */
+const CURRENT = "current";
+const CurrentSchema = z.object({ episode: z.string(), previous: z.string().nullable() });
 
 /** What notifying one page did: runs started (or found started), subscriptions the trigger did not match, starts that found their run already there. */
 interface Notified {
@@ -45,6 +51,12 @@ interface Notified {
  * from the last page at most — and a redone start finds the run it named (workflow, episode,
  * subscription) and starts nothing, so nobody is notified twice. The D1 row is written at the end
  * of every invocation that changed something: the API's view lags the object by one invocation.
+ *
+ * One episode of a workflow, variant and shop scope sends at a time: the one started last. Stock
+ * that sells out and comes back starts a new episode (a new crossing), which ends the older one
+ * (`superseded`) before it sends anything, so nobody gets a wave from both. The scope's object, a
+ * RestockObject named by episodeScope that holds no episode, remembers which episode is current
+ * (claim); it is emptied when that episode ends (release).
  */
 export class RestockObject extends DurableObject<Env> {
   /** Time as an input: tests move the clock instead of sleeping. */
@@ -52,6 +64,8 @@ export class RestockObject extends DurableObject<Env> {
   /** Tests shrink these to see an episode continue across invocations. */
   limits = { page: PAGE, startsPerAlarm: STARTS_PER_ALARM };
   private chain: Promise<void> = Promise.resolve();
+  /** A start is between its first look at storage and saving the episode (it awaits the scope's claim). */
+  private starting = false;
 
   private get state(): EpisodeState | undefined {
     const raw = this.ctx.storage.kv.get(STATE);
@@ -61,10 +75,28 @@ export class RestockObject extends DurableObject<Env> {
     this.ctx.storage.kv.put(STATE, s);
   }
 
-  /** Starts the episode unless this object holds one already (the same stock event seen again). */
+  /**
+   * Starts the episode unless this object holds one already (the same stock event seen again),
+   * after ending the episode of the same scope that sent before it. A start that fails half way is
+   * retried by the consumer: the claim and the supersede are idempotent.
+   */
   async start(raw: EpisodeStart): Promise<{ created: boolean }> {
     if (this.state) return { created: false };
     const input = EpisodeStartSchema.parse(raw);
+    this.starting = true;
+    try {
+      const scope = this.env.RESTOCKS.get(this.env.RESTOCKS.idFromName(episodeScope(input)));
+      const { previous } = await scope.claim(input.id);
+      const ended = previous === null ? false : (await this.env.RESTOCKS.get(this.env.RESTOCKS.idFromName(previous)).supersede(input.id)).superseded;
+      if (ended) {
+        log("restock_superseded", { episode: previous, by: input.id });
+        count("restock_episodes_superseded");
+      }
+    } finally {
+      this.starting = false;
+    }
+    // A start of the same episode that ran while this one awaited saved it already.
+    if (this.state) return { created: false };
     const at = new Date(this.clock.now()).toISOString();
     this.save({
       ...input,
@@ -91,7 +123,45 @@ export class RestockObject extends DurableObject<Env> {
     return this.state ?? null;
   }
 
+  /**
+   * A scope object's claim: `episode` becomes the scope's current episode; the answer names the
+   * one it replaces, for the new episode to end. Asked again by the same episode (a retried
+   * start), it answers the same.
+   */
+  async claim(episode: string): Promise<{ previous: string | null }> {
+    const held = CurrentSchema.optional().parse(this.ctx.storage.kv.get(CURRENT));
+    if (held?.episode === episode) return { previous: held.previous };
+    const previous = held?.episode ?? null;
+    this.ctx.storage.kv.put(CURRENT, { episode, previous });
+    return { previous };
+  }
+
+  /** A scope object's release: its current episode ended, so the scope holds nothing any more. */
+  async release(episode: string): Promise<void> {
+    const held = CurrentSchema.optional().parse(this.ctx.storage.kv.get(CURRENT));
+    if (held?.episode === episode) await this.ctx.storage.deleteAll();
+  }
+
+  /**
+   * Ends the episode because `by`, a newer episode of its scope, takes over: at once when it is
+   * idle, else at the next page of the invocation at work (which checks before every page). An
+   * episode being started right now is marked, and its first invocation ends it before it sends.
+   * An ended episode, or an object holding none, is left as it is (and nothing is stored).
+   */
+  async supersede(by: string): Promise<{ superseded: boolean }> {
+    const s = this.state;
+    if (s?.status === "ended" || (!s && !this.starting)) return { superseded: false };
+    this.ctx.storage.kv.put(SUPERSEDED, by);
+    if (s) await this.invoke();
+    return { superseded: true };
+  }
+
   override async alarm(): Promise<void> {
+    await this.invoke();
+  }
+
+  /** One invocation, after the one at work: an alarm's, or a supersede's. */
+  private async invoke(): Promise<void> {
     const run = this.chain.then(() => this.work());
     this.chain = run.catch(() => undefined);
     try {
@@ -103,11 +173,27 @@ export class RestockObject extends DurableObject<Env> {
     }
   }
 
+  private get supersededBy(): string | undefined {
+    return z.string().optional().parse(this.ctx.storage.kv.get(SUPERSEDED));
+  }
+
   /** One invocation: advance the episode, then bring its D1 row up to date. */
   private async work(): Promise<void> {
     const s = this.state;
     if (!s) return;
-    await this.syncRow(s.status === "ended" ? s : await this.advance(s));
+    if (s.status === "ended") return this.syncRow(s);
+    const next = await this.advance(s);
+    await this.syncRow(next);
+    if (next.status === "ended") await this.releaseScope(next);
+  }
+
+  /** Tells the scope's object this episode ended. Best effort: a pointer left behind only ends an ended episode again, which does nothing. */
+  private async releaseScope(s: EpisodeState): Promise<void> {
+    try {
+      await this.env.RESTOCKS.get(this.env.RESTOCKS.idFromName(episodeScope(s))).release(s.id);
+    } catch (err) {
+      logError("restock_release", err, { episode: s.id });
+    }
   }
 
   /**
@@ -116,9 +202,11 @@ export class RestockObject extends DurableObject<Env> {
    * not listed.
    */
   private async syncRow(s: EpisodeState): Promise<void> {
-    if (s.notified === 0 && s.status === "ended") return;
     const shown = JSON.stringify(s);
-    if (this.ctx.storage.kv.get(ROW) === shown) return;
+    const row = this.ctx.storage.kv.get(ROW);
+    // Unlisted, unless an earlier invocation listed it (it then shows that it ended).
+    if (s.notified === 0 && s.status === "ended" && row === undefined) return;
+    if (row === shown) return;
     await writeEpisode(this.env.DB, s);
     this.ctx.storage.kv.put(ROW, shown);
   }
@@ -127,6 +215,7 @@ export class RestockObject extends DurableObject<Env> {
   private async advance(from: EpisodeState): Promise<EpisodeState> {
     let s = from;
     const now = this.clock.now();
+    if (this.supersededBy !== undefined) return this.endSuperseded(s, now);
     if (s.status === "waiting") {
       if (s.wake_at !== null && now < s.wake_at) {
         await this.ctx.storage.setAlarm(s.wake_at);
@@ -138,6 +227,8 @@ export class RestockObject extends DurableObject<Env> {
     }
     let budget = this.limits.startsPerAlarm;
     while (s.status === "sending") {
+      // A newer episode took over while this invocation worked: stop before the next page.
+      if (this.supersededBy !== undefined) return this.endSuperseded(s, now);
       const wave: Wave = s.waves.at(-1)!;
       const want = nextPageSize({ quota: wave.size, notified: wave.notified, page: this.limits.page, budget });
       if (want === 0 && budget > 0) {
@@ -202,6 +293,14 @@ export class RestockObject extends DurableObject<Env> {
     return next;
   }
 
+  /** Ends the episode for the newer one of its scope; its wave, if one was going, ends with it. */
+  private async endSuperseded(s: EpisodeState, now: number): Promise<EpisodeState> {
+    const at = new Date(now).toISOString();
+    const waves = s.waves.map((w) => (w.ended_at === null ? { ...w, ended_at: at } : w));
+    await this.ctx.storage.deleteAlarm();
+    return this.end({ ...s, waves }, at, "superseded");
+  }
+
   private end(s: EpisodeState, at: string, reason: NonNullable<EpisodeState["end_reason"]>): EpisodeState {
     const next: EpisodeState = { ...s, status: "ended", end_reason: reason, ended_at: at, wake_at: null, updated_at: at };
     this.save(next);
@@ -231,11 +330,26 @@ export class RestockObject extends DurableObject<Env> {
     });
     let refused = 0;
     await pool(todo, START_CONCURRENCY, async (trigger) => {
-      const stub = this.env.RUNS.get(this.env.RUNS.idFromName(runName(s.workflow_id, trigger.id)));
-      const result = await stub.start({ workflow_id: s.workflow_id, workflow_version: s.version, trigger, test: false });
+      // Through the workflow's gate when it has per-key controls (SPEC §14): a wave obeys them too.
+      const result = await startRun(this.env, { workflowId: s.workflow_id, version: s.version, controls: def.controls, trigger });
       count(result.created ? "restock_runs_started" : "run_duplicates_refused");
       if (!result.created) refused++;
     });
     return { started: todo.length, skipped: page.length - todo.length, refused };
+  }
+
+  /**
+   * Retention (SPEC §16): deletes the episode's storage, alarm included, once it ended; an episode
+   * still sending or waiting is refused (purged false). An empty object answers purged true. The
+   * same stock event arriving after this would start the episode again: retention only comes for
+   * episodes that ended long before any redelivery.
+   */
+  async purge(): Promise<{ purged: boolean }> {
+    const s = this.state;
+    if (s && s.status !== "ended") return { purged: false };
+    await this.chain;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    return { purged: true };
   }
 }

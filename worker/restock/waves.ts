@@ -98,6 +98,13 @@ export async function episodeId(workflowId: string, c: Pick<Crossing, "event_id"
 }
 
 /**
+ * The name of a scope's RestockObject, which knows the scope's current episode (restock-object.ts
+ * claim): one per workflow, variant and shop scope. Never an episode's name (those begin `rst_`).
+ */
+export const episodeScope = (e: { workflow_id: string; variant_id: string; shop_id: string | null }) =>
+  `scope:${JSON.stringify([e.workflow_id, e.variant_id, e.shop_id])}`;
+
+/**
  * The `subscription.back_in_stock` event id of one subscription in one episode (which names the
  * variant): its run is named from workflow and this id, so no wave, retried alarm or redelivered
  * stock event notifies the subscription twice in the episode.

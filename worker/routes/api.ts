@@ -66,8 +66,11 @@ export const commonErrors = {
   401: errorResponse("Missing or unknown bearer token"),
 } as const;
 
-export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
-  body: { content: { "application/json": { schema } }, required: true, ...(description ? { description } : {}) },
+/** OpenAPI's Example Objects of a body, by name (worker/routes/examples.ts). */
+type Examples = Record<string, { summary: string; value: unknown }>;
+
+export const jsonBody = <T extends z.ZodType>(schema: T, description?: string, examples?: Examples) => ({
+  body: { content: { "application/json": { schema, ...(examples ? { examples } : {}) } }, required: true, ...(description ? { description } : {}) },
 });
 
 /**
@@ -75,5 +78,5 @@ export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) =
  * checks the body itself: after its own lookups (an unknown id answers 404 before a bad body
  * answers 400) and with its own rules and messages. A response of the route names the component.
  */
-export const bodyDocumentedAs = (name: string, description?: string) =>
-  jsonBody(z.unknown().openapi({ allOf: [{ $ref: `#/components/schemas/${name}` }] }), description);
+export const bodyDocumentedAs = (name: string, description?: string, examples?: Examples) =>
+  jsonBody(z.unknown().openapi({ allOf: [{ $ref: `#/components/schemas/${name}` }] }), description, examples);

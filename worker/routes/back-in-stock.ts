@@ -41,9 +41,9 @@ backInStockApp.openapi(
     method: "get",
     path: "/summary",
     operationId: "getBackInStockSummary",
-    summary: "Waiting, notified, engaged and converted subscriptions per variant, with attributed revenue",
+    summary: "Back-in-stock outcome per variant",
     description:
-      "Every variant with pending subscriptions or subscriptions notified in [from, to]. `waiting` is the demand now; the other counts " +
+      "Waiting, notified, engaged and converted subscriptions per variant, with attributed revenue. Every variant with pending subscriptions or subscriptions notified in [from, to]. `waiting` is the demand now; the other counts " +
       "follow the subscriptions notified in the window (a cohort), so that the conversion rate compares like with like.",
     request: { query: QuerySchema },
     responses: { 200: jsonContent(Summary, "The summary per variant and in total"), ...commonErrors },

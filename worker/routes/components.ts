@@ -1,6 +1,7 @@
 import "@hono/zod-openapi";
 import { DefinitionSchema } from "../contract/definition";
 import { bodyDocumentedAs } from "./api";
+import { definitionExamples } from "./examples";
 
 /*
  * Contract schemas that more than one resource answers with, named once as components of the
@@ -11,4 +12,4 @@ import { bodyDocumentedAs } from "./api";
 export const WorkflowDefinition = DefinitionSchema.openapi("WorkflowDefinition");
 
 /** A definition body: documented as the component, checked by validateDefinition (schema, then graph rules). */
-export const definitionBody = bodyDocumentedAs("WorkflowDefinition", "A workflow definition");
+export const definitionBody = bodyDocumentedAs("WorkflowDefinition", "A workflow definition", definitionExamples);

@@ -1,63 +1,77 @@
-import { escapeHtml } from "../definition/interpolate";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { AppEnv } from "./api";
 
-interface Operation {
-  operationId?: string;
-  summary?: string;
-  description?: string;
-  tags?: string[];
-  parameters?: { name: string; in: string; required?: boolean; schema?: unknown }[];
-  requestBody?: { content?: Record<string, { schema?: unknown }> };
-  responses?: Record<string, { description?: string }>;
-  security?: unknown[];
+/*
+ * The API's description: the OpenAPI document the routes declare (GET /api/openapi.json), and
+ * Scalar's API reference over it (GET /api/docs) — navigation, search, examples and "Try it"
+ * against this server with a bearer token. Its script is served from our own assets
+ * (scripts/build-ui.mjs copies it from @scalar/api-reference), so the page works offline.
+ */
+
+/** Where the UI build puts Scalar's standalone bundle (ui/dist, served as static assets). */
+export const SCALAR_BUNDLE = "/vendor/scalar/standalone.js";
+
+/** The resources, in the order the reference lists them; an operation's is the first segment after /api. */
+const TAGS: { name: string; segments: string[]; description: string }[] = [
+  { name: "Workflows", segments: ["workflows"], description: "Definitions and their versions, status, test runs, previews, flow-control stats, backfills and schedules." },
+  { name: "Runs", segments: ["runs"], description: "Runs and their steps: cancel, retry from a step, approval decisions, sent messages, tracked clicks." },
+  { name: "Events", segments: ["events"], description: "The platform's signed events (no bearer token), and the ones refused, dead-lettered or stale." },
+  { name: "Entities", segments: ["entities"], description: "The mirror of the platform's data: bulk upserts and reads." },
+  { name: "Plans", segments: ["plans"], description: "Restock, rebalance and markdown plans built by runs." },
+  { name: "Approvals", segments: ["approvals"], description: "Approval steps waiting for, or given, a decision." },
+  { name: "Back in stock", segments: ["back-in-stock", "restocks", "push", "discount-codes"], description: "Restock episodes, notifications and their outcome, Web Push, discount codes." },
+  { name: "Service", segments: ["health", "credentials", "metrics"], description: "Liveness, credential names, counters." },
+];
+
+const DESCRIPTION = `Every route under \`/api\` takes \`Authorization: Bearer <token>\` (a token of \`API_TOKENS\`; locally \`dev-token\`) unless it says otherwise.
+\`POST /api/events\` is signed instead (Standard Webhooks with \`EVENTS_SECRET\`).
+
+Errors are always \`{"error": {"code", "message", "issues": [{"path", "message"}]}}\`. Lists page with \`?limit=&cursor=\` and answer \`{"items", "next_cursor"}\`.
+
+The machine-readable document: [/api/openapi.json](/api/openapi.json).`;
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+/** The document for a request to `origin`: "Try it" sends to the server that served it. */
+export function openApiDocument(app: OpenAPIHono<AppEnv>, origin: string) {
+  const doc = app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: { title: "Edge workflows", version: "1", description: DESCRIPTION },
+    servers: [{ url: origin, description: "This server" }],
+    security: [{ bearer: [] }],
+    tags: TAGS.map(({ name, description }) => ({ name, description })),
+  });
+  // In path order (a resource's list and create first, then its members), each path's methods in
+  // METHODS order, each operation under its resource's tag: the order the reference lists them in.
+  const paths: NonNullable<typeof doc.paths> = {};
+  for (const [path, item] of Object.entries(doc.paths ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const segment = path.split("/")[2] ?? "";
+    const tag = TAGS.find((t) => t.segments.includes(segment))?.name ?? "Service";
+    const { get: _g, post: _po, put: _pu, patch: _pa, delete: _d, ...rest } = item;
+    const ordered: typeof item = { ...rest };
+    for (const method of METHODS) {
+      const op = item[method];
+      if (op) ordered[method] = { ...op, tags: op.tags?.length ? op.tags : [tag] };
+    }
+    paths[path] = ordered;
+  }
+  return { ...doc, paths };
 }
 
-interface Doc {
-  info: { title: string; version: string };
-  paths?: Record<string, Record<string, Operation>>;
-  components?: { schemas?: Record<string, unknown> };
-}
-
-/** A body schema that only refers to a component (`$ref`, or an allOf of one) shown as that component. */
-function shown(doc: Doc, schema: unknown): unknown {
-  const ref = (s: unknown) => (s && typeof s === "object" && "$ref" in s && typeof s.$ref === "string" ? s.$ref : undefined);
-  const only = schema && typeof schema === "object" && "allOf" in schema && Array.isArray(schema.allOf) && schema.allOf.length === 1 ? schema.allOf[0] : schema;
-  const name = ref(only)?.replace("#/components/schemas/", "");
-  return (name && doc.components?.schemas?.[name]) ?? schema;
-}
-
-/** A readable, dependency-free page of the OpenAPI document: one section per operation. */
-export function renderDocs(doc: Doc): string {
-  const sections = Object.entries(doc.paths ?? {}).flatMap(([path, ops]) =>
-    Object.entries(ops).map(([method, op]) => {
-      const params = (op.parameters ?? [])
-        .map((p) => `<li><code>${escapeHtml(p.name)}</code> <small>${escapeHtml(p.in)}${p.required ? ", required" : ""}</small></li>`)
-        .join("");
-      const responses = Object.entries(op.responses ?? {})
-        .map(([code, r]) => `<li><b>${escapeHtml(code)}</b> ${escapeHtml(r.description ?? "")}</li>`)
-        .join("");
-      const body = shown(doc, op.requestBody?.content?.["application/json"]?.schema);
-      const id = `${method}-${path}`.replace(/[^a-z0-9]+/gi, "-");
-      return `<section id="${id}">
-<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code>${op.operationId ? ` <small>${escapeHtml(op.operationId)}</small>` : ""}</h2>
-${op.summary ? `<p>${escapeHtml(op.summary)}</p>` : ""}${op.description ? `<p class="d">${escapeHtml(op.description)}</p>` : ""}
-${op.security && op.security.length === 0 ? "<p><small>No token needed.</small></p>" : ""}
-${params ? `<h3>Parameters</h3><ul>${params}</ul>` : ""}
-${body ? `<details><summary>Request body schema</summary><pre>${escapeHtml(JSON.stringify(body, null, 2))}</pre></details>` : ""}
-<h3>Responses</h3><ul>${responses}</ul></section>`;
-    }),
-  );
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(doc.info.title)} — API</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1f2328}
-section{border-top:1px solid #d0d7de;padding:.5rem 0}
-h2{font-size:1.05rem}.m{display:inline-block;min-width:4.5em;font-size:.8rem;padding:.1em .4em;border-radius:4px;color:#fff;background:#57606a;text-align:center}
-.get{background:#0969da}.post{background:#1a7f37}.put{background:#9a6700}.delete{background:#cf222e}
-pre{background:#f6f8fa;padding:.75rem;overflow:auto;max-height:24rem}.d{color:#57606a}
-</style></head><body>
-<h1>${escapeHtml(doc.info.title)} <small>${escapeHtml(doc.info.version)}</small></h1>
-<p>Every route under <code>/api</code> takes <code>Authorization: Bearer &lt;token&gt;</code> unless it says otherwise.
-Errors are <code>{"error": {"code", "message", "issues"}}</code>. The machine-readable document is <a href="/api/openapi.json">/api/openapi.json</a>.</p>
-${sections.join("\n")}
-</body></html>`;
-}
+export const apiReference = Scalar({
+  url: "/api/openapi.json",
+  cdn: SCALAR_BUNDLE,
+  pageTitle: "Edge workflows — API reference",
+  // Nothing from elsewhere: no web fonts, no telemetry, no hosted services.
+  withDefaultFonts: false,
+  telemetry: false,
+  mcp: { disabled: true },
+  agent: { disabled: true },
+  // The client's "open in a new tab" leads to client.scalar.com; "Try it" in the page stays here.
+  hideClientButton: true,
+  showDeveloperTools: "never",
+  authentication: { preferredSecurityScheme: "bearer" },
+  persistAuth: true,
+  defaultOpenFirstTag: true,
+});

@@ -161,7 +161,8 @@ entitiesApp.openapi(
     method: "get",
     path: "/{entity}/{id}",
     operationId: "getEntity",
-    summary: "One entity: its snapshot, the snapshot it replaced, and when it was taken",
+    summary: "One entity, and the snapshot it replaced",
+    description: "Its snapshot, the snapshot it replaced, and when it was taken.",
     request: { params: IdParam },
     responses: {
       200: jsonContent(EntityDetailSchema.openapi("EntityDetail"), "The snapshot"),

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { config } from "../config";
-import { AcceptedSchema, DeadEventSchema, EventSchema, ReplayedSchema } from "../contract/event";
+import { AcceptedSchema, DeadEventSchema, EventSchema, RefusedEventSchema, ReplayedSchema } from "../contract/event";
 import { PageQuerySchema, pageSchema } from "../contract/page";
 import { AppError, validationError } from "../errors";
 import { acceptEvents } from "../intake/accept";
 import { readDeadBody } from "../intake/dead-letters";
+import { listRefusals, recordRefusal } from "../intake/refusals";
 import { EntityEventSchema, parseEvents } from "../intake/envelope";
 import { commonErrors, errorResponse, jsonContent, router } from "./api";
+import { eventExamples } from "./examples";
 import { MAX_JSON_DEPTH, parseJson } from "../lib/json";
 import { readPage } from "./paging";
 import { verifyStandardWebhook } from "../lib/signature";
@@ -20,14 +22,14 @@ eventsApp.openAPIRegistry.registerPath({
   method: "post",
   path: "/",
   operationId: "receiveEvents",
-  summary: "Receive entity events from the platform (Standard Webhooks signature, no bearer token)",
+  summary: "Receive entity events (signed, no bearer token)",
   description:
-    "One event or {\"events\": [...]} (at most 500, 1 MiB). The signature covers the body's exact bytes; the body is UTF-8 JSON (a leading byte order mark is dropped), each event's data at most 256 KiB and 64 levels deep. 202 once recorded durably and queued: an accepted event is never lost, and the same id twice starts each workflow once.",
+    "From the platform, signed with Standard Webhooks (`EVENTS_SECRET`). One event or {\"events\": [...]} (at most 500, 1 MiB). The signature covers the body's exact bytes; the body is UTF-8 JSON (a leading byte order mark is dropped), each event's data at most 256 KiB and 64 levels deep. 202 once recorded durably and queued: an accepted event is never lost, and the same id twice starts each workflow once.",
   security: [],
   request: {
     headers: z.object({ "webhook-id": z.string(), "webhook-timestamp": z.string(), "webhook-signature": z.string() }),
     // One event, or a batch of up to 500.
-    body: { content: { "application/json": { schema: z.union([Event, z.object({ events: z.array(Event) })]) } } },
+    body: { content: { "application/json": { schema: z.union([Event, z.object({ events: z.array(Event) })]), examples: eventExamples } } },
   },
   responses: {
     202: jsonContent(AcceptedSchema, "Recorded and queued"),
@@ -50,20 +52,54 @@ const BODY_DEPTH = 2 * MAX_JSON_DEPTH;
 eventsApp.post("/", async (c) => {
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   const verified = await verifyStandardWebhook(config(c.env).EVENTS_SECRET, c.req.raw.headers, bytes, Date.now());
-  if (!verified.ok) throw new AppError("unauthorized", verified.reason);
-  let text: string;
   try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new AppError("bad_request", "The body is not valid UTF-8");
+    if (!verified.ok) throw new AppError("unauthorized", verified.reason);
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      throw new AppError("bad_request", "The body is not valid UTF-8");
+    }
+    const json = parseJson(text, BODY_DEPTH);
+    if (!json.ok) throw new AppError("bad_request", json.message);
+    const parsed = parseEvents(json.value);
+    if (!parsed.ok) throw validationError(parsed.issues, "Some events are not valid; none were recorded");
+    const accepted = await acceptEvents(c.env, parsed.events);
+    return c.json({ accepted }, 202);
+  } catch (err) {
+    // Every refusal is kept for the events page (GET /api/events/refused), then answered as it was.
+    if (err instanceof AppError && err.status < 500) {
+      await recordRefusal(c.env.DB, {
+        status: err.status,
+        code: err.code,
+        reason: err.message,
+        issues: err.issues ?? [],
+        webhookId: c.req.header("webhook-id") ?? null,
+        signed: verified.ok,
+        body: bytes,
+      });
+    }
+    throw err;
   }
-  const json = parseJson(text, BODY_DEPTH);
-  if (!json.ok) throw new AppError("bad_request", json.message);
-  const parsed = parseEvents(json.value);
-  if (!parsed.ok) throw validationError(parsed.issues, "Some events are not valid; none were recorded");
-  const accepted = await acceptEvents(c.env, parsed.events);
-  return c.json({ accepted }, 202);
 });
+
+eventsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/refused",
+    operationId: "listRefusedEvents",
+    summary: "List refused event requests, newest first",
+    description:
+      "Requests POST /api/events answered with 400, 401 or 429: the reason and issues; when the signature held, the events' ids, types and entities and the body's first 1,024 characters. The last 500 are kept.",
+    request: { query: PageQuerySchema },
+    responses: { 200: jsonContent(pageSchema(RefusedEventSchema.openapi("RefusedEvent")), "A page of refused requests"), ...commonErrors },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const page = await readPage(q, (after, limit) => listRefusals(c.env.DB, after, limit), { schema: z.string(), of: (r) => r.id });
+    return c.json(page, 200);
+  },
+);
 
 const DeadRowSchema = z.object({ id: z.string(), event_id: z.string().nullable(), body: z.string(), attempts: z.int(), dead_at: z.string() });
 type DeadRow = z.infer<typeof DeadRowSchema>;
@@ -87,7 +123,8 @@ eventsApp.openapi(
     method: "get",
     path: "/dead",
     operationId: "listDeadEvents",
-    summary: "Events the consumer gave up on, newest first (replayed ones are left out)",
+    summary: "List dead events, newest first",
+    description: "Events the consumer gave up on; replayed ones are left out.",
     request: { query: PageQuerySchema },
     responses: { 200: jsonContent(pageSchema(DeadEventSchema.openapi("DeadEvent")), "A page of dead events"), ...commonErrors },
   }),
@@ -129,8 +166,17 @@ eventsApp.openapi(
     const { id: eventId, type, entity_id, occurred_at, data } = stored.data;
     const again = parseEvents({ id: eventId, type, entity_id, occurred_at, data });
     if (!again.ok) throw new AppError("conflict", "This event can never be processed; it was not replayed", { issues: again.issues });
-    await acceptEvents(c.env, again.events);
-    await c.env.DB.prepare("UPDATE dead_events SET replayed_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
+    // Claimed before it is queued: of two replays at once, one queues the event and the other is a 409.
+    const at = new Date().toISOString();
+    const claim = await c.env.DB.prepare("UPDATE dead_events SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL").bind(at, id).run();
+    if (claim.meta.changes === 0) throw new AppError("conflict", "This event is being replayed or was just replayed");
+    try {
+      await acceptEvents(c.env, again.events);
+    } catch (err) {
+      // Not queued: the dead event stays listed, to be replayed again.
+      await c.env.DB.prepare("UPDATE dead_events SET replayed_at = NULL WHERE id = ? AND replayed_at = ?").bind(id, at).run();
+      throw err;
+    }
     log("event_replayed", { id, event_id: eventId });
     return c.json({ replayed: true as const, event_id: eventId }, 202);
   },

@@ -24,7 +24,8 @@ metaApp.openapi(
     method: "get",
     path: "/credentials",
     operationId: "listCredentials",
-    summary: "Names of the webhook credentials (CREDENTIAL_<NAME> secrets); never their values",
+    summary: "Names of the webhook credentials",
+    description: "The `CREDENTIAL_<NAME>` secrets by name; never their values.",
     responses: {
       200: jsonContent(CredentialsSchema, "Credential names"),
       ...commonErrors,
@@ -41,7 +42,8 @@ metaApp.openapi(
     method: "get",
     path: "/metrics",
     operationId: "getMetrics",
-    summary: "Counters of this isolate since it started (for the benchmark) and events waiting in the inbox",
+    summary: "Counters of this isolate, and the inbox's backlog",
+    description: "Counters since this isolate started (for the benchmark), and the events waiting in the inbox.",
     responses: {
       200: jsonContent(MetricsSchema, "Counters"),
       ...commonErrors,

@@ -16,6 +16,7 @@ import { NODE_CATALOG } from "../nodes";
 import { planningReadPort } from "../planning";
 import { getVersion, getWorkflow } from "../workflows/store";
 import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "./api";
+import { previewExamples } from "./examples";
 import { TriggerEventKindSchema } from "../definition/common";
 
 /*
@@ -50,10 +51,10 @@ previewApp.openapi(
     method: "post",
     path: "/{id}/preview",
     operationId: "previewWorkflow",
-    summary: "Preview (dry run) a workflow on real data: nothing is sent, called or written",
+    summary: "Preview (dry run) a workflow on real data",
     description:
-      "The body is `{event}` (like a test run's; without `data` the entity is read from the mirror), `{entity, entity_id}` (a mirrored entity, seen as an `updated` event) or `{matching_now: true, limit}` (every mirrored entity that matches the trigger now; the answer sums the impact). Optional `version`. Conditions take their branch, waits are reported, each action shows what it would do.",
-    request: { params: IdParam, ...jsonBody(PreviewRequestSchema.openapi("PreviewRequest")) },
+      "Nothing is sent, called or written. The body is `{event}` (like a test run's; without `data` the entity is read from the mirror), `{entity, entity_id}` (a mirrored entity, seen as an `updated` event) or `{matching_now: true, limit}` (every mirrored entity that matches the trigger now; the answer sums the impact). Optional `version`. Conditions take their branch, waits are reported, each action shows what it would do.",
+    request: { params: IdParam, ...jsonBody(PreviewRequestSchema.openapi("PreviewRequest"), undefined, previewExamples) },
     responses: {
       200: jsonContent(PreviewAnswerSchema.openapi("PreviewAnswer"), "The preview of one run, or the summed preview of the runs that would start now"),
       ...commonErrors,

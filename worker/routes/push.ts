@@ -16,7 +16,8 @@ pushApp.openapi(
     method: "get",
     path: "/public-key",
     operationId: "getPushPublicKey",
-    summary: "The VAPID public key browsers subscribe with (applicationServerKey); needs no token",
+    summary: "The VAPID public key; needs no token",
+    description: "The key browsers subscribe with (applicationServerKey).",
     security: [],
     responses: {
       200: jsonContent(PushPublicKeySchema, "The key, base64url of the raw P-256 point"),

@@ -14,7 +14,7 @@ import { WorkflowDefinition } from "./components";
 export const runsApp = router();
 
 const RUN_ID = /^[0-9a-f]{64}$/;
-const Run = RunSchema.extend({ definition: WorkflowDefinition, steps: z.array(StepSchema.openapi("Step")) }).openapi("Run");
+export const Run = RunSchema.extend({ definition: WorkflowDefinition, steps: z.array(StepSchema.openapi("Step")) }).openapi("Run");
 const RunListItem = RunListItemSchema.openapi("RunListItem");
 
 const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
@@ -68,7 +68,8 @@ runsApp.openapi(
     method: "get",
     path: "/{id}",
     operationId: "getRun",
-    summary: "One run with every step: resolved input, output, logs, attempts",
+    summary: "One run with every step",
+    description: "Each step's resolved input, output, logs and attempts.",
     request: { params: IdParam },
     responses: { 200: jsonContent(Run, "The run"), ...commonErrors, ...notFound },
   }),
@@ -85,7 +86,8 @@ runsApp.openapi(
     method: "post",
     path: "/{id}/cancel",
     operationId: "cancelRun",
-    summary: "Stop a run: a waiting or retrying step stops at once, pending steps become cancelled",
+    summary: "Stop a run",
+    description: "A waiting or retrying step stops at once; pending steps become cancelled.",
     request: { params: IdParam },
     responses: {
       200: jsonContent(Run, "The cancelled run"),
@@ -109,7 +111,8 @@ runsApp.openapi(
     method: "get",
     path: "/{id}/steps/{node_id}/message",
     operationId: "getStepMessage",
-    summary: "The email a send_email step sent: message/rfc822, or its HTML body with ?as=html",
+    summary: "The email a send_email step sent",
+    description: "As message/rfc822, or its HTML body with `?as=html`.",
     request: {
       params: IdParam.extend({ node_id: z.string().max(64).openapi({ param: { name: "node_id", in: "path" } }) }),
       query: StepMessageQuerySchema,

@@ -25,18 +25,22 @@ import { commonErrors, errorResponse, jsonBody, jsonContent, router } from "./ap
 import { readPage } from "./paging";
 import { log } from "../log";
 import { definitionBody, WorkflowDefinition } from "./components";
-import { EntityKindSchema, getEntity } from "../entities";
+import { EntityKindSchema, getEntity, type EntityKind } from "../entities";
 import { readRelated } from "../entities/related-read";
-import { EventKindSchema } from "../definition/common";
+import { TriggerEventKindSchema } from "../definition/common";
+import { isRestockTrigger } from "../definition/trigger";
 import { previewApp } from "./preview";
+import { flowApp } from "./flow";
+import { backfillApp } from "./backfill";
+import type { TriggerInfo } from "../engine/run-state";
 
 const Workflow = WorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("Workflow");
 const SavedWorkflow = SavedWorkflowSchema.extend({ definition: WorkflowDefinition }).openapi("SavedWorkflow");
 const WorkflowListItem = WorkflowListItemSchema.openapi("WorkflowListItem");
 const WorkflowVersion = WorkflowVersionSchema.extend({ definition: WorkflowDefinition }).openapi("WorkflowVersion");
 
-/** `<entity>.<kind>` of a test event, split. */
-const EventTypeSchema = z.tuple([EntityKindSchema, EventKindSchema]);
+/** `<entity>.<kind>` of a test event, split: a platform event, or `subscription.back_in_stock` (SPEC §12). */
+const EventTypeSchema = z.tuple([EntityKindSchema, TriggerEventKindSchema]);
 
 const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
 const notFound = { 404: errorResponse("No workflow has this id") };
@@ -44,6 +48,9 @@ const notFound = { 404: errorResponse("No workflow has this id") };
 export const workflowsApp = router();
 // POST /{id}/preview lives in routes/preview.ts (SPEC §13).
 workflowsApp.route("/", previewApp);
+// GET /{id}/stats lives in routes/flow.ts (SPEC §14).
+workflowsApp.route("/", flowApp);
+workflowsApp.route("/", backfillApp); // POST /{id}/backfill, GET /{id}/backfills/{backfill_id}, GET /schedule/times (SPEC §15)
 
 /** Issues that keep a valid definition from running: today, credentials that do not exist. */
 export function activationIssues(env: Env, def: Definition): Issue[] {
@@ -101,12 +108,13 @@ workflowsApp.openapi(
     path: "/",
     operationId: "listWorkflows",
     summary: "List workflows, newest first",
+    description: "`status` keeps one status; `q` keeps the workflows whose name contains it, ignoring case. Each carries its last run and its real (not test) runs of the last 24 hours.",
     request: { query: WorkflowListQuerySchema },
     responses: { 200: jsonContent(pageSchema(WorkflowListItem), "A page of workflows"), ...commonErrors },
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const page = await readPage(q, (after, limit) => listWorkflows(db(c.env.DB), { status: q.status, limit, after }), {
+    const page = await readPage(q, (after, limit) => listWorkflows(db(c.env.DB), { status: q.status, q: q.q, limit, after }), {
       schema: z.string(),
       of: (w) => w.id,
     });
@@ -267,9 +275,10 @@ workflowsApp.openapi(
     method: "post",
     path: "/{id}/test",
     operationId: "startTestRun",
-    summary: "Start a test run of the current version, whatever the workflow's status",
+    summary: "Start a test run of the current version",
     description:
-      "The body is an event; without `data` the entity is read from the mirror by entity_id. Its related entities (`trigger.related`) are read from the mirror. The trigger filter is not applied: the run starts at the first node. Nothing is written to the mirror.",
+      "Whatever the workflow's status. The body is an event; without `data` the entity is read from the mirror by entity_id. Its related entities (`trigger.related`) are read from the mirror. The trigger filter is not applied: the run starts at the first node. Nothing is written to the mirror. " +
+      "A back-in-stock workflow takes `{type: \"subscription.back_in_stock\", entity_id}`: the run gets the event a restock wave would give that mirrored subscription (its snapshot, no `previous`, its related entities); no restock episode is started and no other subscription is notified.",
     request: { params: IdParam, ...jsonBody(TestEventSchema.openapi("TestEvent")) },
     responses: {
       202: jsonContent(TestRunStartedSchema, "The test run started; follow it at /api/runs/{id}"),
@@ -283,7 +292,11 @@ workflowsApp.openapi(
     const type = body.type ?? `${wf.definition.trigger.entity}.updated`;
     const parts = EventTypeSchema.safeParse(type.split("."));
     if (!parts.success) throw validationError([{ path: "type", message: `Unknown event type ${type}` }]);
-    const [entity] = parts.data;
+    const [entity, kind] = parts.data;
+    if (kind === "back_in_stock") {
+      const trigger = await backInStockTrigger(c.env.DB, wf, body, entity);
+      return c.json(await startTest(c.env, wf, trigger), 202);
+    }
     const entityId = body.entity_id ?? String(body.data!.id);
     let data = body.data;
     let previous = body.previous ?? null;
@@ -297,23 +310,59 @@ workflowsApp.openapi(
     const snapshot = { ...data, id: entityId };
     // Read once, now, as for an event's run (SPEC §11): the run keeps them in its trigger.
     const [related] = await readRelated(c.env.DB, [{ entity, data: snapshot }]);
-    const stub = c.env.RUNS.get(c.env.RUNS.idFromName(`test:${crypto.randomUUID()}`));
-    const started = await stub.start({
-      workflow_id: wf.id,
-      workflow_version: wf.version,
-      test: true,
-      trigger: {
-        id: eventId,
-        type,
-        entity,
-        entity_id: entityId,
-        occurred_at: body.occurred_at ? new Date(body.occurred_at).toISOString() : new Date().toISOString(),
-        data: snapshot,
-        previous,
-        related,
-      },
-    });
-    log("test_run", { workflow_id: wf.id, run_id: started.id, version: wf.version });
-    return c.json({ id: started.id, status: started.status }, 202);
+    const trigger: TriggerInfo = {
+      id: eventId,
+      type,
+      entity,
+      entity_id: entityId,
+      occurred_at: body.occurred_at ? new Date(body.occurred_at).toISOString() : new Date().toISOString(),
+      data: snapshot,
+      previous,
+      related,
+    };
+    return c.json(await startTest(c.env, wf, trigger), 202);
   },
 );
+
+/** Starts the test run of the workflow's current version on `trigger`, in a run object of its own. */
+async function startTest(env: Env, wf: WorkflowRecord, trigger: TriggerInfo) {
+  const stub = env.RUNS.get(env.RUNS.idFromName(`test:${crypto.randomUUID()}`));
+  const started = await stub.start({ workflow_id: wf.id, workflow_version: wf.version, test: true, trigger });
+  log("test_run", { workflow_id: wf.id, run_id: started.id, version: wf.version, type: trigger.type });
+  return { id: started.id, status: started.status };
+}
+
+/**
+ * The trigger of a back-in-stock test run: built as a restock wave builds it for one pending
+ * subscription (worker/restock/restock-object.ts notify) — the subscription's mirrored snapshot,
+ * no `previous`, its related entities read now — so the run sees what a real notification would.
+ * The event is derived from the mirror, never given: a subscription the mirror does not hold is a
+ * 404, and `data` or `previous` a 400. Whatever the subscription's status, the run starts (a real
+ * wave notifies pending ones only; a test shows what the workflow does with this one).
+ */
+async function backInStockTrigger(d1: D1Database, wf: WorkflowRecord, body: z.output<typeof TestEventSchema>, entity: EntityKind): Promise<TriggerInfo> {
+  const issues: Issue[] = [];
+  if (entity !== "subscription") issues.push({ path: "type", message: "back_in_stock is an event of subscriptions: use subscription.back_in_stock" });
+  else if (!isRestockTrigger(wf.definition.trigger)) {
+    const t = wf.definition.trigger;
+    issues.push({ path: "type", message: `subscription.back_in_stock starts back-in-stock workflows only; this one listens to ${t.entity} ${t.events.join(", ")}` });
+  }
+  if (body.data !== undefined) issues.push({ path: "data", message: "A back-in-stock event is derived from a mirrored subscription: give its entity_id, not data" });
+  if (body.previous !== undefined) issues.push({ path: "previous", message: "A back-in-stock event has no previous snapshot" });
+  if (issues.length > 0) throw validationError(issues);
+  const entityId = body.entity_id!;
+  const row = await getEntity(d1, "subscription", entityId);
+  if (!row || row.deleted) throw new AppError("not_found", `No subscription with id ${entityId} in the mirror; a back-in-stock test runs on a mirrored subscription`);
+  const data = { ...row.data, id: entityId };
+  const [related] = await readRelated(d1, [{ entity: "subscription", data }]);
+  return {
+    id: body.id ?? `test_${crypto.randomUUID()}`,
+    type: "subscription.back_in_stock",
+    entity: "subscription",
+    entity_id: entityId,
+    occurred_at: body.occurred_at ? new Date(body.occurred_at).toISOString() : new Date().toISOString(),
+    data,
+    previous: null,
+    related,
+  };
+}

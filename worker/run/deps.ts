@@ -6,13 +6,19 @@ import { mirrorPort } from "../entities/mirror-port";
 import { planningPort } from "../planning";
 import { discountsPort } from "../discounts";
 import { linksPort } from "../engagement/store";
+import { capsBinder, type CapsBinder } from "./caps-port";
+import { eventWaitsPort } from "../waits/store";
 
 /** What a step is executed with: the deps its action may touch, and the secrets to keep out of its record. */
 export interface StepDeps {
-  deps: NodeDeps;
+  /** What actions get; `caps` caps nothing until the harness binds it to a step (`forStep`). */
+  deps: RunDeps;
   /** Every spelling of every credential (lib/redact.ts), scrubbed from results and logs. */
   secretForms: readonly string[];
 }
+
+/** The deps of the run shell: those of actions, with daily caps (SPEC §14) still to bind to a step. */
+export type RunDeps = NodeDeps & { caps: CapsBinder };
 
 /** Built once per env: the bindings and settings do not change while an isolate lives. */
 const cache = new WeakMap<Env, StepDeps>();
@@ -36,6 +42,9 @@ export function stepDeps(env: Env): StepDeps {
         mirror: mirrorPort(env.DB),
         // Link tokens are keyed from EVENTS_SECRET too (engagement/tokens.ts).
         links: linksPort(env.DB, cfg.EVENTS_SECRET, cfg.PUBLIC_URL),
+        // One CapsObject per workflow; the harness binds it to each step with the pinned caps.
+        caps: capsBinder(env.CAPS),
+        events: eventWaitsPort(env.DB),
       },
       // The VAPID private key too: nothing a push service echoes may carry it into a record.
       secretForms: secretForms([...cfg.credentials.values(), ...(cfg.VAPID.ok ? [cfg.VAPID.keys.privateKey] : [])]),

@@ -2,6 +2,8 @@ import type { Effect } from "../engine/run-machine";
 import type { LogEntry, RunState } from "../engine/run-state";
 import type { ActionContext, ActionModule, ActionResult, NodeDeps } from "../engine/step";
 import { redact } from "../lib/redact";
+import type { DailyCaps } from "./caps-port";
+import type { RunDeps } from "./deps";
 
 /*
  * Executes one attempt of one step: the action runs with its context and deps, is cut off at
@@ -14,16 +16,21 @@ export type Execute = Extract<Effect, { type: "execute" }>;
 export interface StepCall {
   run: Pick<RunState, "id" | "workflow_id" | "trigger" | "test">;
   exec: Execute;
-  module: ActionModule;
-  deps: NodeDeps;
+  /** An action, or a wait that reads its trigger's entity again (`recheck_trigger`). */
+  module: Pick<ActionModule, "execute">;
+  deps: RunDeps;
   secretForms: readonly string[];
   now: Date;
   /** Aborted at the timeout, or by the shell when the run is cancelled meanwhile. */
   controller: AbortController;
+  /** `caps.per_day` of the run's pinned definition (SPEC §14); absent: nothing is capped. */
+  caps?: DailyCaps | undefined;
 }
 
-export async function executeStep({ run, exec, module, deps, secretForms, now, controller }: StepCall): Promise<{ result: ActionResult; logs: LogEntry[] }> {
+export async function executeStep({ run, exec, module, deps, secretForms, now, controller, caps }: StepCall): Promise<{ result: ActionResult; logs: LogEntry[] }> {
   const logs: LogEntry[] = [];
+  // Test runs count like real ones: their effects are real.
+  const bound: NodeDeps = { ...deps, caps: deps.caps.forStep({ workflowId: run.workflow_id, runId: run.id, nodeId: exec.node_id, now, limits: caps }) };
   const ctx: ActionContext = {
     runId: run.id,
     workflowId: run.workflow_id,
@@ -47,7 +54,7 @@ export async function executeStep({ run, exec, module, deps, secretForms, now, c
   });
   let result: ActionResult;
   try {
-    result = await Promise.race([module.execute(exec.input, ctx, deps), timeout]);
+    result = await Promise.race([module.execute(exec.input, ctx, bound), timeout]);
   } catch (err) {
     // An action that throws had a bug or met an unexpected failure; retrying is the safe default.
     result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: true };

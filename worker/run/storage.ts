@@ -10,13 +10,21 @@ import { count } from "../lib/metrics";
  *                      the ids of its steps in order (layout "split")
  *   "step:<node id>"   one step, in the split layout only
  *   "artifact:<node id>:<name>"  a large by-product of a step (the raw email), served on its own
- *   "index"            the mark of the last D1 index row written (see index-writer.ts)
+ *   "index"            the mark of the last D1 index row written, as runs before 2026-11-29 kept it
+ *                      (index-writer.ts now keeps it in memory: it is read, never written)
+ *   "gate_released"    true once the run's flow-control gate knows the run ended (worker/flow/)
+ *   "queued:<node id>:<event id>"  an event delivered while the step was still subscribing
+ *                      (wait_for_event), kept until the step awaits or ends
  */
 
 const RUN = "run";
 const INDEX_MARK = "index";
+const GATE_RELEASED = "gate_released";
 const stepKey = (nodeId: string) => `step:${nodeId}`;
 const artifactKey = (nodeId: string, name: string) => `artifact:${nodeId}:${name}`;
+const queuedPrefix = (nodeId: string) => `queued:${nodeId}:`;
+/** Events kept per step while it subscribes: a retried subscription's look-back finds any beyond. */
+export const MAX_QUEUED = 100;
 
 /**
  * A stored value may hold 2 MB. The runtime stores a string's code units in one byte each, or in
@@ -60,7 +68,8 @@ export class RunStorage {
       const { layout: _layout, ...rest } = stored;
       state = rest;
     }
-    return { ...state, rev: state.rev ?? 0 }; // rows written before revisions existed
+    // Rows written before revisions, flow control and retries existed.
+    return { ...state, rev: state.rev ?? 0, waiting_for: state.waiting_for ?? null, flow_key: state.flow_key ?? null, retry_of: state.retry_of ?? null, retried_by: state.retried_by ?? [], ended_early: state.ended_early ?? null };
   }
 
   /**
@@ -102,8 +111,31 @@ export class RunStorage {
     return this.kv.get<IndexMark>(INDEX_MARK);
   }
 
-  putIndexMark(mark: IndexMark) {
-    this.kv.put(INDEX_MARK, mark);
+  /** Whether the run's flow-control gate has acknowledged that the run ended. */
+  gateReleased(): boolean {
+    return this.kv.get<boolean>(GATE_RELEASED) === true;
+  }
+
+  putGateReleased() {
+    this.kv.put(GATE_RELEASED, true);
     count("run_storage_rows_written");
+  }
+
+
+  /** Keeps an event for a step that is still subscribing; false when MAX_QUEUED are kept already. The same event twice is kept once. */
+  queue(nodeId: string, eventId: string, event: unknown): boolean {
+    if (this.queued(nodeId).length >= MAX_QUEUED) return false;
+    this.kv.put(`${queuedPrefix(nodeId)}${eventId}`, event);
+    count("run_storage_rows_written");
+    return true;
+  }
+
+  /** The events kept for a step, in event id order. */
+  queued(nodeId: string): unknown[] {
+    return [...this.kv.list({ prefix: queuedPrefix(nodeId) })].map(([, v]) => v);
+  }
+
+  dropQueued(nodeId: string) {
+    for (const [key] of this.kv.list({ prefix: queuedPrefix(nodeId) })) this.kv.delete(key);
   }
 }

@@ -25,6 +25,7 @@ const record = (row: Row, definition: Definition): WorkflowRecord => ({
   trigger_entity: row.triggerEntity,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  paused_reason: row.pausedReason ?? null,
   definition,
 });
 
@@ -41,13 +42,15 @@ export async function getWorkflow(d: Db, id: string): Promise<WorkflowRecord | u
 
 export async function listWorkflows(
   d: Db,
-  opts: { status?: WorkflowStatus | undefined; limit: number; after?: string | undefined },
+  opts: { status?: WorkflowStatus | undefined; q?: string | undefined; limit: number; after?: string | undefined },
 ): Promise<WorkflowRecord[]> {
+  // instr, not LIKE: D1 caps LIKE patterns at 50 bytes, and a search term needs no escaping (% and _ are plain text).
+  const named = opts.q ? sql`instr(lower(${workflows.name}), lower(${opts.q})) > 0` : undefined;
   const rows = await d
     .select({ w: workflows, definition: workflowVersions.definition })
     .from(workflows)
     .innerJoin(workflowVersions, and(eq(workflowVersions.workflowId, workflows.id), eq(workflowVersions.version, workflows.version)))
-    .where(and(opts.status ? eq(workflows.status, opts.status) : undefined, opts.after ? lt(workflows.id, opts.after) : undefined))
+    .where(and(opts.status ? eq(workflows.status, opts.status) : undefined, named, opts.after ? lt(workflows.id, opts.after) : undefined))
     .orderBy(desc(workflows.id))
     .limit(opts.limit);
   return rows.map((r) => record(r.w, r.definition as Definition));
@@ -65,6 +68,7 @@ export async function createWorkflow(d: Db, def: Definition, now: Date): Promise
     triggerEntity: def.trigger.entity,
     createdAt: at,
     updatedAt: at,
+    pausedReason: null,
   };
   await d.batch([
     d.insert(workflows).values(row),
@@ -88,9 +92,11 @@ export class ConcurrentSaveError extends Error {}
 async function compareAndSet(
   d: Db,
   current: WorkflowRecord,
-  next: { status: WorkflowStatus; version: number; definition: Definition },
+  next: { status: WorkflowStatus; version: number; definition: Definition; paused_reason?: string | null },
   now: Date,
 ): Promise<WorkflowRecord> {
+  // A status the engine set itself keeps its reason while the status stays; any change clears it.
+  const pausedReason = next.paused_reason !== undefined ? next.paused_reason : next.status === current.status ? current.paused_reason : null;
   const at = now.toISOString();
   const { id } = current;
   const def = next.definition;
@@ -113,13 +119,31 @@ async function compareAndSet(
   batch.push(
     d
       .update(workflows)
-      .set({ status: next.status, version: next.version, name: def.name, description: def.description ?? null, triggerEntity: def.trigger.entity, updatedAt: at })
+      .set({
+        status: next.status,
+        version: next.version,
+        name: def.name,
+        description: def.description ?? null,
+        triggerEntity: def.trigger.entity,
+        updatedAt: at,
+        pausedReason,
+      })
       .where(and(eq(workflows.id, id), eq(workflows.version, current.version), eq(workflows.status, current.status)))
       .returning({ id: workflows.id }),
   );
   const results = await d.batch(batch);
   if ((results.at(-1) as unknown[]).length === 0) throw new ConcurrentSaveError();
-  return { ...current, status: next.status, version: next.version, name: def.name, description: def.description ?? null, trigger_entity: def.trigger.entity, updated_at: at, definition: def };
+  return {
+    ...current,
+    status: next.status,
+    version: next.version,
+    name: def.name,
+    description: def.description ?? null,
+    trigger_entity: def.trigger.entity,
+    updated_at: at,
+    paused_reason: pausedReason,
+    definition: def,
+  };
 }
 
 /** Saves a definition as the next version, unless the workflow changed since `current` was read. */
@@ -130,6 +154,23 @@ export function saveVersion(d: Db, current: WorkflowRecord, def: Definition, now
 /** Moves the workflow to `status`, unless it changed since `current` was read. */
 export function setStatus(d: Db, current: WorkflowRecord, status: WorkflowStatus, now: Date): Promise<WorkflowRecord> {
   return compareAndSet(d, current, { status, version: current.version, definition: current.definition }, now);
+}
+
+/**
+ * The engine pauses an active workflow itself, saying why (a daily cap, SPEC §14). Answers
+ * whether it paused it now: false when it is not active (paused already, by a user or before).
+ */
+export async function pauseByEngine(d: Db, id: string, reason: string, now: Date): Promise<boolean> {
+  for (;;) {
+    const current = await getWorkflow(d, id);
+    if (!current || current.status !== "active") return false;
+    try {
+      await compareAndSet(d, current, { status: "paused", version: current.version, definition: current.definition, paused_reason: reason }, now);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ConcurrentSaveError)) throw err;
+    }
+  }
 }
 
 export async function listVersions(d: Db, id: string, opts: { limit: number; before?: number | undefined }) {

@@ -2,9 +2,12 @@ import type { ComponentChildren } from "preact";
 import { useRef } from "preact/hooks";
 import { match, router } from "../../models/router";
 import { session } from "../../models/session";
+import { ApprovalPage } from "./approvals/approval-page";
+import { ApprovalsPage } from "./approvals/approvals-page";
 import { BackInStockPage } from "./back-in-stock/back-in-stock-page";
 import { BuilderPage } from "./builder/builder-page";
 import { Dialog, Link } from "./common/ui";
+import { EventsPage } from "./events/events-page";
 import { PlanPage, PlansPage } from "./plans/plans-pages";
 import { RunPage } from "./runs/run-page";
 import { RunsPage } from "./runs/runs-page";
@@ -63,6 +66,8 @@ function Shell({ children, section }: { children: ComponentChildren; section: st
         <nav aria-label="Main">
           <NavLink href="/" label="Workflows" active={section === "workflows"} />
           <NavLink href="/runs" label="Runs" active={section === "runs"} />
+          <NavLink href="/events" label="Events" active={section === "events"} />
+          <NavLink href="/approvals" label="Approvals" active={section === "approvals"} />
           <NavLink href="/plans" label="Plans" active={section === "plans"} />
           <NavLink href="/back-in-stock" label="Back in stock" active={section === "back-in-stock"} />
           <a class="nav-link" href="/api/docs" target="_blank" rel="noreferrer">
@@ -99,6 +104,9 @@ function Routes() {
   if ((p = match("/workflows/:id", path))) return <BuilderPage key={p.id} id={p.id!} />;
   if (path === "/runs") return <Shell section="runs"><RunsPage /></Shell>;
   if ((p = match("/runs/:id", path))) return <Shell section="runs"><RunPage key={p.id} id={p.id!} /></Shell>;
+  if (path === "/events") return <Shell section="events"><EventsPage /></Shell>;
+  if (path === "/approvals") return <Shell section="approvals"><ApprovalsPage /></Shell>;
+  if ((p = match("/approvals/:run/:node", path))) return <Shell section="approvals"><ApprovalPage key={`${p.run}/${p.node}`} runId={p.run!} nodeId={p.node!} /></Shell>;
   if (path === "/plans") return <Shell section="plans"><PlansPage /></Shell>;
   if ((p = match("/plans/:id", path))) return <Shell section="plans"><PlanPage key={p.id} id={p.id!} /></Shell>;
   if (path === "/back-in-stock") return <Shell section="back-in-stock"><BackInStockPage /></Shell>;

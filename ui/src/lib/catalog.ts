@@ -38,7 +38,7 @@ export const PLAN_KINDS = every<PlanKind>()(["restock", "rebalance", "markdown",
 export const CONDITION_OPS = every<ConditionOp>()(["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains", "exists", "not_exists"]);
 export const WORKFLOW_STATUSES = every<WorkflowStatus>()(["draft", "active", "paused", "archived"]);
 export const RUN_STATUSES = every<RunStatus>()(["pending", "running", "completed", "failed", "cancelled"]);
-export const PLAN_STATUSES = every<PlanStatus>()(["draft", "open", "closed"]);
+export const PLAN_STATUSES = every<PlanStatus>()(["draft", "open", "approved", "closed", "cancelled"]);
 
 export const OP_LABELS: Record<ConditionOp, string> = {
   eq: "equals",

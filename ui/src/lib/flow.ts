@@ -7,6 +7,9 @@
 import type { DefinitionInput } from "../api";
 import { nodeUi } from "../nodes";
 import type { NodeInput } from "./catalog";
+import * as moves from "./flow-moves";
+import type { Move, MoveOptions } from "./flow-moves";
+export type { Move, MoveOptions };
 
 /** A node without its links; links come from where the step sits. */
 export type StepNode = NodeInput;
@@ -184,33 +187,10 @@ export function removeStep(flow: Flow, key: string): Flow {
   });
 }
 
-/** Where a step may move: within its chain, and a condition stays last in its chain. */
-export function moveOptions(flow: Flow, key: string): { up: boolean; down: boolean } {
-  let result = { up: false, down: false };
-  mapChains(flow, (chain) => {
-    const i = chain.steps.findIndex((s) => s.key === key);
-    if (i < 0) return chain;
-    const isCond = (j: number) => chain.steps[j] !== undefined && branches(chain.steps[j].node);
-    result = {
-      up: i > 0 && !isCond(i),
-      down: i < chain.steps.length - 1 && !isCond(i + 1) && !isCond(i),
-    };
-    return chain;
-  });
-  return result;
-}
+/** Where a step may move, across a condition's branches too (see flow-moves.ts). */
+export const moveOptions = (flow: Flow, key: string): MoveOptions => moves.moveOptions(flow, key);
 
-export function moveStep(flow: Flow, key: string, dir: -1 | 1): Flow {
-  const can = moveOptions(flow, key);
-  if ((dir === -1 && !can.up) || (dir === 1 && !can.down)) return flow;
-  return mapChains(flow, (chain) => {
-    const i = chain.steps.findIndex((s) => s.key === key);
-    if (i < 0) return chain;
-    const steps = chain.steps.slice();
-    [steps[i], steps[i + dir]] = [steps[i + dir]!, steps[i]!];
-    return { ...chain, steps };
-  });
-}
+export const moveStep = (flow: Flow, key: string, dir: -1 | 1): Flow => moves.moveStep(flow, key, dir);
 
 /** The steps that always run before `key` on its path (what its templates may read). */
 export function stepsBefore(flow: Flow, key: string): FlowStep[] {

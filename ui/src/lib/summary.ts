@@ -1,7 +1,8 @@
 /** Sentences about a definition for cards and lists (a node's own card line is its module's `summary`). */
 import type { Trigger } from "../api";
 import { OP_LABELS, withArticle, type TriggerInput } from "./catalog";
-import { count, formatOperand } from "./util";
+import { plural } from "./plural";
+import { formatOperand } from "./util";
 
 const list = (xs: readonly string[], joiner = "or") => (xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} ${joiner} ${xs.at(-1)}`);
 
@@ -18,7 +19,7 @@ export function triggerSummary(t: TriggerInput | Trigger): string {
   if (inc.length) parts.push(`tagged ${inc.length > 1 ? `${t.tags?.match === "all" ? "all" : "any"} of ` : ""}${inc.join(", ")}`);
   if (exc.length) parts.push(`not tagged ${exc.join(", ")}`);
   const n = (t.conditions?.all?.length ?? 0) + (t.conditions?.any?.length ?? 0);
-  if (n) parts.push(count(n, "condition"));
+  if (n) parts.push(plural(n, "condition"));
   return parts.join(" · ");
 }
 
@@ -28,12 +29,15 @@ export function conditionText(c: { left?: unknown; op: string; right?: unknown }
   return c.op === "exists" || c.op === "not_exists" ? `${formatOperand(c.left)} ${op}` : `${formatOperand(c.left)} ${op} ${formatOperand(c.right)}`;
 }
 
-/** A DateSpec in words: "2025-06-01", "7 days after the run", "{{trigger.data.date}} +3 days". */
+/** A DateSpec in words: "2025-06-01", "1 day after the run starts", "{{trigger.data.date}} +3 days". */
 export function dateText(d: unknown): string {
   if (!d || typeof d !== "object") return "";
   const s = d as { type?: string; date?: string; days?: number; value?: string; offset_days?: number };
   if (s.type === "absolute") return s.date ?? "";
-  if (s.type === "relative") return `${s.days ?? 0} days after the run`;
-  if (s.type === "interpolated") return `${s.value ?? ""}${s.offset_days ? ` ${s.offset_days > 0 ? "+" : ""}${s.offset_days} days` : ""}`;
+  if (s.type === "relative") {
+    const days = s.days ?? 0;
+    return days === 0 ? "the day the run starts" : days > 0 ? `${plural(days, "day")} after the run starts` : `${plural(-days, "day")} before the run starts`;
+  }
+  if (s.type === "interpolated") return `${s.value ?? ""}${s.offset_days ? ` ${s.offset_days > 0 ? "+" : "−"}${plural(Math.abs(s.offset_days), "day")}` : ""}`;
   return "";
 }

@@ -130,5 +130,5 @@ export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "workflow";
 }
 
-/** "1 plan", "2 plans" (English words with a plain -s plural). */
-export const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+/** "1 plan", "2 plans": `plural` under its older name. */
+export { plural as count } from "./plural";

@@ -27,7 +27,7 @@ function ItemsForm({ b, m }: NodeFormProps) {
   const showDiscount = kind === null || kind === "markdown" || config.discount !== undefined || config.markdown_date !== undefined;
   return (
     <>
-      <TextField b={b} path={["config", "plan"]} label="Plan" vars hint="The plan id, usually the output of an earlier “Create or get plan” step." placeholder="{{steps.plan.output.plan_id}}" />
+      <TextField b={b} path={["config", "plan"]} label="Plan" vars hint="The plan id, usually the output of an earlier “Create or get plan” step." placeholder="e.g. {{steps.plan.output.plan_id}}" />
       <fieldset class="group">
         <legend>Which items</legend>
         <GroupIssues b={b} path={["config", "filter"]} />
@@ -39,7 +39,7 @@ function ItemsForm({ b, m }: NodeFormProps) {
           options={(["inventory_item", "product_variant", "product", "brand"] as const).map((e) => ({ value: e, label: humanize(e) }))}
         />
         <CheckboxField b={b} path={["config", "filter", "from_trigger"]} label="Start from the trigger's entity" />
-        <ChipsField b={b} path={["config", "filter", "ids"]} label="Specific ids (optional)" placeholder="inv_42" />
+        <ChipsField b={b} path={["config", "filter", "ids"]} label="Specific ids (optional)" placeholder="e.g. inv_42" />
         <TagFilterEditor b={b} path={["config", "filter", "tags"]} label="Tags of the selected entities" />
       </fieldset>
       <ShopScopeEditor b={b} path={["config", "shops"]} label="Shops" />
@@ -90,7 +90,7 @@ function ItemsForm({ b, m }: NodeFormProps) {
             max={100}
             step={0.1}
             integer={false}
-            placeholder="1"
+            placeholder="1 (the default)"
             hint="Counts the size's pending back-in-stock subscriptions in the item's shop and those for any shop; rounded up."
           />
         )}
@@ -113,8 +113,8 @@ function ItemsForm({ b, m }: NodeFormProps) {
           />
           {matching === "fixed" && (
             <div class="grid-2">
-              <TextField b={b} path={["config", "matching", "from_shop"]} label="From shop" placeholder="shop_1" />
-              <TextField b={b} path={["config", "matching", "to_shop"]} label="To shop" placeholder="shop_2" />
+              <TextField b={b} path={["config", "matching", "from_shop"]} label="From shop" placeholder="e.g. shop_1" />
+              <TextField b={b} path={["config", "matching", "to_shop"]} label="To shop" placeholder="e.g. shop_2" />
             </div>
           )}
         </fieldset>

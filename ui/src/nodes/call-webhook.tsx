@@ -23,7 +23,7 @@ function WebhookForm({ b, m }: NodeFormProps) {
     <>
       <div class="grid-method">
         <SelectField b={b} path={["config", "method"]} label="Method" value={config.method ?? "POST"} options={(["GET", "POST", "PUT", "PATCH", "DELETE"] as const).map((x) => ({ value: x, label: x }))} />
-        <TextField b={b} path={["config", "url"]} label="URL" vars placeholder="https://erp.example.com/restock" mono />
+        <TextField b={b} path={["config", "url"]} label="URL" vars placeholder="e.g. https://erp.example.com/restock" mono />
       </div>
       <fieldset class="group">
         <legend>Authentication</legend>
@@ -54,7 +54,7 @@ function WebhookForm({ b, m }: NodeFormProps) {
             {names && names.length === 0 && <p class="hint">No credentials exist yet. Add a secret CREDENTIAL_&lt;NAME&gt; to the Worker.</p>}
           </>
         )}
-        {auth === "header" && <TextField b={b} path={["config", "auth", "name"]} label="Header name" placeholder="X-Api-Key" />}
+        {auth === "header" && <TextField b={b} path={["config", "auth", "name"]} label="Header name" placeholder="e.g. X-Api-Key" />}
       </fieldset>
       <KeyValueField b={b} path={["config", "headers"]} label="Headers" keyLabel="Header" valueLabel="Value" hint="An Idempotency-Key header, the same on every retry, is always sent." />
       <KeyValueField b={b} path={["config", "query"]} label="Query parameters" keyLabel="Parameter" valueLabel="Value" />
@@ -81,7 +81,7 @@ function WebhookForm({ b, m }: NodeFormProps) {
         {bodyType === "raw" && <TextField key="raw" b={b} path={["config", "body"]} label="Raw body" multiline vars mono />}
       </fieldset>
       <div class="grid-2">
-        <NumberField b={b} path={["config", "timeout_ms"]} label="Request timeout (ms)" min={100} max={120000} placeholder="30000" />
+        <NumberField b={b} path={["config", "timeout_ms"]} label="Request timeout (ms)" min={100} max={120000} placeholder="30000 (the default)" />
         <ParsedField
           b={b}
           path={["config", "success_status"]}

@@ -28,11 +28,11 @@ function DiscountForm({ b }: NodeFormProps) {
         />
         <NumberField b={b} path={["config", "value"]} label={type === "percent" ? "Percent off (1–100)" : "Amount off"} min={type === "percent" ? 1 : 0} max={type === "percent" ? 100 : undefined} integer={false} />
       </div>
-      {type === "amount" && <TextField b={b} path={["config", "currency"]} label="Currency" placeholder="EUR" hint="The ISO 4217 code of the amount, e.g. EUR, USD, GBP." />}
+      {type === "amount" && <TextField b={b} path={["config", "currency"]} label="Currency" placeholder="e.g. EUR" hint="The ISO 4217 code of the amount, e.g. EUR, USD, GBP." />}
       <DateSpecEditor b={b} path={["config", "expires"]} label="Expires" hint="The code works through the end of this day (UTC)." />
       <div class="grid-2">
         <NumberField b={b} path={["config", "usage_limit"]} label="Uses" min={1} hint="How many orders may redeem it; 1 is single-use." />
-        <TextField b={b} path={["config", "prefix"]} label="Prefix (optional)" optional placeholder="BACK" hint="Up to 10 capitals and digits, put before the code: BACK-7K3M9QXRT2WC." />
+        <TextField b={b} path={["config", "prefix"]} label="Prefix (optional)" optional placeholder="e.g. BACK" hint="Up to 10 capitals and digits, put before the code: BACK-7K3M9QXRT2WC." />
       </div>
       <TextField
         b={b}
@@ -43,7 +43,7 @@ function DiscountForm({ b }: NodeFormProps) {
         placeholder="The trigger's customer"
         hint="Left empty: the customer of a customer, subscription or order trigger; none for other triggers."
       />
-      <ChipsField b={b} path={["config", "variant_ids"]} label="Only for variants (optional)" vars placeholder="var_42" hint="None: the code applies to any variant." />
+      <ChipsField b={b} path={["config", "variant_ids"]} label="Only for variants (optional)" vars placeholder="e.g. var_42" hint="None: the code applies to any variant." />
       <p class="hint">Every retry of this step gives the same code. Codes made by a test run are marked as test data.</p>
     </>
   );

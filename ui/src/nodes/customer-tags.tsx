@@ -13,7 +13,7 @@ export function tagsForm(verb: "add" | "remove") {
           path={["config", "tags"]}
           label={verb === "add" ? "Tags to add" : "Tags to remove"}
           vars
-          placeholder="vip"
+          placeholder="e.g. vip"
           hint={`Up to 100 characters each; a variable holding a list gives every item. ${verb === "add" ? "Tags the customer has are kept" : "Tags the customer lacks are ignored"}, so running it twice changes nothing more.`}
         />
         <TargetField {...props} kind="customer" />

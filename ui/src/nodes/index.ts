@@ -6,6 +6,7 @@
 import type { NodeInput, NodeType } from "../lib/catalog";
 import { addCustomerTags } from "./add-customer-tags";
 import { addItemsToPlan } from "./add-items-to-plan";
+import { approval } from "./approval";
 import { callWebhook } from "./call-webhook";
 import { condition } from "./condition";
 import { createDiscountCode } from "./create-discount-code";
@@ -17,6 +18,7 @@ import { sendInternalEmail } from "./send-internal-email";
 import type { NodeUi, SummaryCounter } from "./types";
 import { updateSubscriptionStatus } from "./update-subscription-status";
 import { wait } from "./wait";
+import { waitForEvent } from "./wait-for-event";
 
 export type { NodeFormProps, NodeRunDetailProps, NodeUi, SummaryCounter } from "./types";
 
@@ -34,6 +36,8 @@ export const NODE_UI = {
   remove_customer_tags: removeCustomerTags,
   condition,
   wait,
+  approval,
+  wait_for_event: waitForEvent,
 } satisfies { [T in NodeType]: NodeUi<T> };
 
 export const NODE_TYPES = Object.keys(NODE_UI) as NodeType[];

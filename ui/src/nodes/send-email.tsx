@@ -3,19 +3,22 @@ import { api, describeError } from "../api";
 import { ChipsField } from "../components/common/collection-fields";
 import { CheckboxField, SelectField, TextField } from "../components/common/fields";
 import { Dialog, ErrorNote, Loading } from "../components/common/ui";
-import { count, downloadText } from "../lib/util";
+import { count, downloadText, formatDateTime } from "../lib/util";
+import { parseHeaders, type MailHeaders } from "../lib/mail-headers";
+import { Fragment } from "preact";
+import { emailProblem } from "../lib/email-address";
 import { TrackedLinksView } from "./tracked-links";
 import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
 
 function EmailForm({ b }: NodeFormProps) {
   return (
     <>
-      <ChipsField b={b} path={["config", "to"]} label="To" vars placeholder="planner@example.com" />
-      <ChipsField b={b} path={["config", "cc"]} label="Cc" vars />
-      <ChipsField b={b} path={["config", "bcc"]} label="Bcc" vars />
+      <ChipsField b={b} path={["config", "to"]} label="To" vars placeholder="e.g. planner@example.com" validate={emailProblem} />
+      <ChipsField b={b} path={["config", "cc"]} label="Cc" vars placeholder="e.g. buyer@example.com" validate={emailProblem} />
+      <ChipsField b={b} path={["config", "bcc"]} label="Bcc" vars placeholder="e.g. archive@example.com" validate={emailProblem} />
       <div class="grid-2">
         <TextField b={b} path={["config", "from"]} label="From (optional)" optional placeholder="Default sender" />
-        <TextField b={b} path={["config", "reply_to"]} label="Reply to (optional)" optional />
+        <TextField b={b} path={["config", "reply_to"]} label="Reply to (optional)" optional placeholder="e.g. planning@example.com" />
       </div>
       <MessageFields b={b} />
       <CheckboxField
@@ -51,7 +54,7 @@ export function MessageFields({ b }: Pick<NodeFormProps, "b">) {
 
 /** The email a step sent: its rendered HTML (fetched once, on opening) and the raw message. */
 const SentEmail = createModel((runId: string, nodeId: string) => {
-  const data = { html: signal<string | null>(null) };
+  const data = { html: signal<string | null>(null), headers: signal<MailHeaders | null>(null) };
   const view = { open: signal(false), loading: signal(false), error: signal<string | null>(null) };
   return {
     data,
@@ -62,7 +65,10 @@ const SentEmail = createModel((runId: string, nodeId: string) => {
       if (data.html.peek() !== null) return;
       view.loading.value = true;
       try {
-        data.html.value = await api.stepMessage(runId, nodeId, "html");
+        // The body as HTML, and the raw message for the headers a reader checks first.
+        const [html, raw] = await Promise.all([api.stepMessage(runId, nodeId, "html"), api.stepMessage(runId, nodeId, "raw")]);
+        data.headers.value = parseHeaders(raw);
+        data.html.value = html;
       } catch (err) {
         view.error.value = `Could not open the email: ${describeError(err)}`;
       } finally {
@@ -91,6 +97,8 @@ export function SentEmailView({ run, step }: NodeRunDetailProps) {
   const m = useModel(() => new SentEmail(run.id, step.node_id));
   if (step.status !== "succeeded") return null;
   const html = m.data.html.value;
+  const headers = m.data.headers.value;
+  const name = run.definition.nodes.find((n) => n.id === step.node_id)?.name || step.node_id;
   return (
     <>
       <div class="row-actions">
@@ -102,10 +110,31 @@ export function SentEmailView({ run, step }: NodeRunDetailProps) {
         </button>
       </div>
       {!m.view.open.value && <ErrorNote error={m.view.error.value} />}
-      <Dialog open={m.view.open.value} title={`Email sent by “${step.node_id}”`} onClose={() => m.close()} wide>
+      <Dialog open={m.view.open.value} title={`Email sent by “${name}”`} onClose={() => m.close()} wide>
         {m.view.loading.value && <Loading label="Loading the email…" />}
         <ErrorNote error={m.view.error.value} />
-        {html !== null && <iframe class="email-frame" title={`Rendered email from step ${step.node_id}`} sandbox="" srcdoc={html} />}
+        {headers && (
+          <dl class="mail-headers" aria-label="Email headers">
+            {(
+              [
+                ["From", headers.from],
+                ["To", headers.to],
+                ["Cc", headers.cc],
+                ["Reply to", headers.replyTo],
+                ["Subject", headers.subject],
+                ["Date", Number.isNaN(Date.parse(headers.date)) ? headers.date : formatDateTime(new Date(headers.date).toISOString())],
+              ] as const
+            )
+              .filter(([, v]) => v)
+              .map(([k, v]) => (
+                <Fragment key={k}>
+                  <dt>{k}</dt>
+                  <dd class={k === "Subject" ? "mail-subject" : undefined}>{v}</dd>
+                </Fragment>
+              ))}
+          </dl>
+        )}
+        {html !== null && <iframe class="email-frame" title={`Rendered email from step ${name}`} sandbox="" srcdoc={html} />}
       </Dialog>
       {hasTrackedLinks(step.output) && <TrackedLinksView runId={run.id} nodeId={step.node_id} />}
     </>

@@ -1,6 +1,7 @@
 import { CheckboxField, NumberField, SelectField, TextField } from "../components/common/fields";
 import type { ConfigOf } from "../lib/catalog";
 import { count } from "../lib/util";
+import { plural } from "../lib/plural";
 import { TargetField } from "./entity-change";
 import { TrackedLinksView } from "./tracked-links";
 import type { NodeFormProps, NodeRunDetailProps, NodeUi } from "./types";
@@ -13,17 +14,17 @@ const URGENCY_LABELS: Record<Urgency, string> = {
   high: "High (may wake the device)",
 };
 const URGENCIES = Object.keys(URGENCY_LABELS) as Urgency[];
-const pushes = (n: number) => `${n} ${n === 1 ? "push" : "pushes"}`;
+const pushes = (n: number) => plural(n, "push", "pushes");
 
 function PushForm(props: NodeFormProps) {
   const { b } = props;
   return (
     <>
-      <TextField b={b} path={["config", "title"]} label="Title" vars placeholder="Your size is back" />
-      <TextField b={b} path={["config", "body"]} label="Text" multiline rows={3} vars placeholder="{{trigger.related.product.name}}, size {{trigger.related.product_variant.size}}, is in stock again." />
+      <TextField b={b} path={["config", "title"]} label="Title" vars placeholder="e.g. Your size is back" />
+      <TextField b={b} path={["config", "body"]} label="Text" multiline rows={3} vars placeholder="e.g. {{trigger.related.product.name}}, size {{trigger.related.product_variant.size}}, is in stock again." />
       <div class="grid-2">
-        <TextField b={b} path={["config", "url"]} label="Opens (optional)" optional vars mono placeholder="https://shop.example.com/products/42" />
-        <TextField b={b} path={["config", "icon"]} label="Icon (optional)" optional vars mono placeholder="https://shop.example.com/icon.png" />
+        <TextField b={b} path={["config", "url"]} label="Opens (optional)" optional vars mono placeholder="e.g. https://shop.example.com/products/42" />
+        <TextField b={b} path={["config", "icon"]} label="Icon (optional)" optional vars mono placeholder="e.g. https://shop.example.com/icon.png" />
       </div>
       <div class="grid-2">
         <NumberField b={b} path={["config", "ttl_seconds"]} label="Keep for an offline browser (seconds)" min={0} max={2_419_200} placeholder="86400 (a day)" />

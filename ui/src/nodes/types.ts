@@ -42,6 +42,8 @@ export interface NodeUi<T extends NodeType = NodeType> {
   action: boolean;
   /** Ends its chain with two branch chains ("then", "else") instead of going on with `next`. */
   branches?: true;
+  /** The names of its two branches on the canvas; default "If true" and "If false". */
+  branchLabels?: { then: string; else: string };
   /**
    * A fresh config: required fields present (maybe empty), so the form has something to bind.
    * `before` are the steps that always run before the new one, nearest last.

@@ -4,6 +4,7 @@ import { BackInStockModel, RANGES, type BackInStockVariant } from "../../../mode
 import type { BackInStockSummary, RestockEpisode } from "../../api";
 import { humanize } from "../../lib/catalog";
 import { formatDateTime, relativeTime } from "../../lib/util";
+import { plural } from "../../lib/plural";
 import { Dialog, ErrorNote, Link, Loading, PageHeader, StatusBadge, Time } from "../common/ui";
 import { BackInStockChart } from "./chart";
 import { money, percent, shortTime, variantLabel } from "./format";
@@ -177,7 +178,7 @@ export function BackInStockPage() {
         ))}
         {summary && (
           <span class="hint" aria-live="polite">
-            {formatDateTime(summary.from)} – {formatDateTime(summary.to)} · orders count within {summary.attribution_days} days of the notification
+            {formatDateTime(summary.from)} – {formatDateTime(summary.to)} · orders count within {plural(summary.attribution_days, "day")} of the notification
           </span>
         )}
       </div>

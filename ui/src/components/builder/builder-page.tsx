@@ -5,11 +5,15 @@ import type { WorkflowStatus } from "../../api";
 import { findStep } from "../../lib/flow";
 import { fieldId, IssueList } from "../common/fields";
 import { ConfirmDialog, ErrorNote, Link, Loading, StatusBadge } from "../common/ui";
+import { WorkflowBadge } from "../common/workflow-badge";
+import { asSentence } from "../../../models/controls";
 import { rootBinder, type Builder } from "./binders";
 import { BuilderCanvas } from "./canvas";
 import { NodePanel } from "./node-panel";
 import { PreviewPanel } from "./preview-panel";
+import { BackfillPanel } from "./backfill-panel";
 import { TriggerPanel } from "./trigger-panel";
+import { ControlsPanel } from "./controls-panel";
 import { IssueSummary, JsonPanel, TestPanel, VersionsPanel } from "./panels";
 
 const TRANSITIONS: Record<WorkflowStatus, { to: WorkflowStatus; label: string; primary?: boolean }[]> = {
@@ -58,7 +62,7 @@ function Toolbar({ m }: { m: Builder }) {
           onInput={(e) => m.setRoot(["name"], e.currentTarget.value)}
         />
         <div class="bar-status">
-          {wf ? <StatusBadge status={wf.status} /> : <StatusBadge status="draft" label="new" />}
+          {wf ? <WorkflowBadge status={wf.status} reason={wf.paused_reason} /> : <StatusBadge status="draft" label="new" />}
           {wf && <span class="hint">version {wf.version}</span>}
           {m.dirty.value && <span class="dirty">Unsaved changes</span>}
         </div>
@@ -68,13 +72,19 @@ function Toolbar({ m }: { m: Builder }) {
         <button type="button" class="btn" disabled={busy !== null} onClick={() => void m.check()}>
           {busy === "checking" ? "Checking…" : "Check"}
         </button>
-        <button type="button" class="btn btn-primary" disabled={busy !== null || archived || (!m.dirty.value && wf !== null)} onClick={() => void m.save()}>
+        <button
+          type="button"
+          class="btn btn-primary"
+          disabled={busy !== null || archived || (!m.dirty.value && wf !== null)}
+          aria-describedby={wf?.status === "active" && m.dirty.value ? "live-note" : undefined}
+          onClick={() => void m.save()}
+        >
           {busy === "saving" ? "Saving…" : wf ? "Save version" : "Save draft"}
         </button>
         {wf &&
           TRANSITIONS[wf.status].map((t) => (
             <button key={t.to} type="button" class={`btn ${t.primary ? "btn-go" : ""}`} disabled={busy !== null} onClick={() => m.setStatus(t.to)}>
-              {busy === "status" ? "…" : t.label}
+              {busy === "status" ? "…" : wf.paused_reason && t.to === "active" ? "Resume" : t.label}
             </button>
           ))}
         {wf && !archived && (
@@ -97,14 +107,39 @@ function Toolbar({ m }: { m: Builder }) {
   );
 }
 
+/** Why the engine paused this workflow, and where to see the caps; "Resume" is the toolbar's. */
+function PausedNote({ m }: { m: Builder }) {
+  const wf = m.data.workflow.value;
+  if (wf?.status !== "paused" || !wf.paused_reason) return null;
+  return (
+    <div class="note note-warn builder-message" role="status">
+      <span>
+        <strong>Paused by the engine:</strong> {asSentence(wf.paused_reason)} No new runs start until you resume it (Resume, above).
+      </span>
+      <span class="row-actions">
+        <button type="button" class="btn btn-small" onClick={() => m.select("controls")}>
+          See the caps
+        </button>
+      </span>
+    </div>
+  );
+}
+
 function SidePanelView({ m }: { m: Builder }) {
   const panel = m.view.panel.value;
   if (panel === "versions") return <VersionsPanel m={m} />;
   if (panel === "json") return <JsonPanel m={m} />;
   if (panel === "test") return <TestPanel m={m} />;
-  if (panel === "preview") return <PreviewPanel m={m} />;
+  if (panel === "preview")
+    return (
+      <>
+        <PreviewPanel m={m} />
+        <BackfillPanel m={m} />
+      </>
+    );
   const sel = m.view.selected.value;
   if (sel === "trigger" || sel === "workflow") return <TriggerPanel m={m} />;
+  if (sel === "controls") return <ControlsPanel m={m} />;
   const step = findStep(m.data.draft.value.flow, sel);
   if (!step) return <TriggerPanel m={m} />;
   return <NodePanel key={step.key} m={m} step={step} />;
@@ -150,6 +185,15 @@ export function BuilderPage({ id }: { id: string | null }) {
           {message.text}
         </div>
       )}
+      <PausedNote m={m} />
+      {/* Said before saving: an active workflow's new version takes the next event. */}
+      {m.data.workflow.value?.status === "active" && m.dirty.value && (
+        <div class="note note-warn builder-message" id="live-note" role="status">
+          <span>
+            <strong>This workflow is active:</strong> saving makes version {m.data.workflow.value.version + 1} live now. Runs already started keep their version.
+          </span>
+        </div>
+      )}
       {m.status.value === "archived" && <div class="note note-info builder-message">This workflow is archived: it can be viewed, tested and exported, but not changed.</div>}
       <div class="builder-main">
         <main class="builder-canvas-wrap" aria-label="Flow">
@@ -163,7 +207,7 @@ export function BuilderPage({ id }: { id: string | null }) {
             // Escape leaves the form for the step's card (menus and dialogs handle their own Escape).
             if (e.key !== "Escape" || e.defaultPrevented) return;
             const sel = m.view.selected.peek();
-            document.getElementById(sel === "trigger" || sel === "workflow" ? "card-trigger" : `step-${sel}`)?.focus();
+            document.getElementById(sel === "trigger" || sel === "workflow" ? "card-trigger" : sel === "controls" ? "card-controls" : `step-${sel}`)?.focus();
           }}
         >
           <fieldset class="bare" disabled={m.readOnly.value && m.view.panel.value === "inspector"}>
@@ -171,7 +215,16 @@ export function BuilderPage({ id }: { id: string | null }) {
           </fieldset>
         </aside>
       </div>
-      <ConfirmDialog open={confirm !== null} title={confirm?.title ?? ""} text={confirm?.text ?? ""} action={confirm?.action ?? "OK"} onConfirm={() => confirm?.run()} onClose={() => m.closeConfirm()} />
+      <ConfirmDialog
+        open={confirm !== null}
+        title={confirm?.title ?? ""}
+        text={confirm?.text ?? ""}
+        action={confirm?.action ?? "OK"}
+        cancel={confirm?.cancel}
+        danger={confirm?.danger}
+        onConfirm={() => confirm?.run()}
+        onClose={() => m.closeConfirm()}
+      />
     </div>
   );
 }

@@ -54,7 +54,15 @@ export function NodePanel({ m, step }: { m: Builder; step: FlowStep }) {
   return (
     <Inspector
       eyebrow={ui.label}
-      title={step.node.name || step.node.id}
+      title={
+        step.node.name ? (
+          <>
+            {step.node.name} <code class="title-id">{step.node.id}</code>
+          </>
+        ) : (
+          step.node.id
+        )
+      }
       titleId={`inspector-${step.key}`}
       focusable
       hint={ui.hint}
@@ -67,7 +75,7 @@ export function NodePanel({ m, step }: { m: Builder; step: FlowStep }) {
       <GroupIssues b={b} path={[]} />
       <div class="grid-2">
         <NodeIdField key={step.node.id} m={m} step={step} b={b} />
-        <TextField b={b} path={["name"]} label="Label (optional)" optional placeholder={ui.label} />
+        <TextField b={b} path={["name"]} label="Label (optional)" optional placeholder={`e.g. ${ui.label}`} hint="Shown on the card and in the run; the id when empty." />
       </div>
       <ui.Form b={b} m={m} />
       <NodeSettings b={b} action={ui.action} />

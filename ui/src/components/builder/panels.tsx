@@ -1,15 +1,19 @@
 import { useRef, useState } from "preact/hooks";
 import { ROOT_KEY, type PlacedIssue } from "../../../models/draft";
 import { EVENT_KINDS } from "../../lib/catalog";
+import { isHiddenPath } from "../../lib/issue-words";
+import { plural } from "../../lib/plural";
 import { allSteps } from "../../lib/flow";
-import { downloadText, formatDateTime, pathId, pretty, relativeTime, slug } from "../../lib/util";
-import { ErrorNote, Inspector, JsonBlock, Link, Loading, Notice, StatusBadge } from "../common/ui";
+import { downloadText, formatDateTime, pathId, pretty, slug } from "../../lib/util";
+import { ErrorNote, Inspector, JsonBlock, Link, Notice, StatusBadge } from "../common/ui";
 import type { Builder } from "./binders";
 import { EntityPicker } from "./preview-panel";
 
 /** "config.quantity.quantity" → "quantity › quantity": the path in the words of the form. */
 function fieldWords(i: PlacedIssue): string {
-  const parts = i.rest.split(".").filter((p) => p !== "" && p !== "config" && !(i.key === ROOT_KEY && p === "trigger"));
+  // Parts drawn rather than shown as fields (start, next, …) have no field to name.
+  if (isHiddenPath(i.rest, i.key === ROOT_KEY)) return "";
+  const parts = i.rest.split(".").filter((p) => p !== "" && p !== "config" && !(i.key === ROOT_KEY && (p === "trigger" || p === "controls")));
   return parts.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : p.replaceAll("_", " "))).join(" › ");
 }
 
@@ -23,13 +27,13 @@ export function IssueSummary({ m }: { m: Builder }) {
   if (issues.length === 0 && warnings.length === 0) return null;
   const steps = allSteps(m.data.draft.value.flow);
   const where = (i: PlacedIssue) => {
-    if (i.key === ROOT_KEY) return i.rest.startsWith("trigger") ? "Trigger" : "Workflow";
+    if (i.key === ROOT_KEY) return i.rest.startsWith("trigger") ? "Trigger" : i.rest.startsWith("controls") ? "Flow control" : "Workflow";
     const s = steps.find((x) => x.key === i.key);
     return s ? `Step “${s.node.name || s.node.id}”` : "A step";
   };
   const show = (i: PlacedIssue) => {
     const prefix = i.key === ROOT_KEY ? "f-root" : `f-${i.key}`;
-    m.select(i.key === ROOT_KEY ? "trigger" : i.key);
+    m.select(i.key !== ROOT_KEY ? i.key : i.rest.startsWith("controls") ? "controls" : "trigger");
     const parts = i.rest ? i.rest.split(".") : [];
     // After the panel has rendered (and scrolled to its top), focus the deepest field there is.
     setTimeout(() => {
@@ -42,7 +46,8 @@ export function IssueSummary({ m }: { m: Builder }) {
           return;
         }
       }
-      document.getElementById(i.key === ROOT_KEY ? "card-trigger" : `step-${i.key}`)?.focus();
+      const card = i.key !== ROOT_KEY ? `step-${i.key}` : i.rest.startsWith("controls") ? "card-controls" : i.rest === "nodes" ? "add-first" : "card-trigger";
+      document.getElementById(card)?.focus();
     }, 50);
   };
   const item = (i: PlacedIssue, n: number) => (
@@ -60,7 +65,7 @@ export function IssueSummary({ m }: { m: Builder }) {
       {issues.length > 0 && (
         <section class="issue-summary" aria-labelledby="issue-summary-title">
           <h2 id="issue-summary-title">
-            {issues.length} {issues.length === 1 ? "problem" : "problems"} to fix
+            {plural(issues.length, "problem")} to fix
           </h2>
           <ul>{issues.map(item)}</ul>
         </section>
@@ -68,7 +73,7 @@ export function IssueSummary({ m }: { m: Builder }) {
       {warnings.length > 0 && (
         <section class="issue-summary warning-summary" aria-labelledby="warning-summary-title">
           <h2 id="warning-summary-title">
-            {warnings.length} {warnings.length === 1 ? "warning" : "warnings"} to look at
+            {plural(warnings.length, "warning")} to look at
           </h2>
           <ul>{warnings.map(item)}</ul>
         </section>
@@ -77,51 +82,7 @@ export function IssueSummary({ m }: { m: Builder }) {
   );
 }
 
-export function VersionsPanel({ m }: { m: Builder }) {
-  const { items, loaded, nextCursor } = m.data.versions;
-  const versions = loaded.value ? items.value : null;
-  const wf = m.data.workflow.value;
-  const [viewing, setViewing] = useState<number | null>(null);
-  if (!wf) return <p class="hint">Save the workflow to start its version history.</p>;
-  return (
-    <Inspector eyebrow="History" title="Versions" titleId="versions-title" hint="Every save is a version. Runs keep the version they started with.">
-      <ErrorNote error={m.view.versionsError.value} onRetry={() => void m.loadVersions()} />
-      {!versions && m.view.versionsLoading.value && <Loading label="Loading versions…" />}
-      {versions && (
-        <ol class="versions">
-          {versions.map((v) => (
-            <li key={v.version} class="version">
-              <div class="version-head">
-                <strong>Version {v.version}</strong>
-                {v.version === wf.version && <StatusBadge status="active" label="current" />}
-                <time dateTime={v.created_at} title={formatDateTime(v.created_at)}>
-                  {relativeTime(v.created_at)}
-                </time>
-              </div>
-              <p class="hint">
-                {v.definition.name} · {v.definition.nodes.length} {v.definition.nodes.length === 1 ? "step" : "steps"}
-              </p>
-              <div class="row-actions">
-                <button type="button" class="btn btn-small" aria-expanded={viewing === v.version} onClick={() => setViewing(viewing === v.version ? null : v.version)}>
-                  {viewing === v.version ? "Hide JSON" : "View JSON"}
-                </button>
-                <button type="button" class="btn btn-small" onClick={() => m.restoreVersion(v)}>
-                  Load into editor
-                </button>
-              </div>
-              {viewing === v.version && <JsonBlock value={v.definition} label={`Definition of version ${v.version}`} />}
-            </li>
-          ))}
-        </ol>
-      )}
-      {nextCursor.value && (
-        <button type="button" class="btn" onClick={() => void m.loadMoreVersions()}>
-          Older versions
-        </button>
-      )}
-    </Inspector>
-  );
-}
+export { VersionsPanel } from "./history-panel";
 
 export function JsonPanel({ m }: { m: Builder }) {
   const def = m.definition.value.def;
@@ -194,6 +155,8 @@ export function TestPanel({ m }: { m: Builder }) {
   const entity = m.data.draft.value.trigger.entity;
   const results = t.data.results.value;
   const run = t.data.run.value;
+  // The run's steps by their labels (as the canvas shows them), the id small beside.
+  const names = new Map(run ? run.definition.nodes.map((n) => [n.id, n.name]) : []);
   return (
     <Inspector
       eyebrow="Test"
@@ -241,7 +204,7 @@ export function TestPanel({ m }: { m: Builder }) {
       </div>
       <div class="field">
         <label for="test-previous">Previous snapshot (JSON, optional)</label>
-        <textarea id="test-previous" class="mono" rows={3} value={t.view.previousText.value} onInput={(e) => t.edit("previousText", e.currentTarget.value)} placeholder="{}" />
+        <textarea id="test-previous" class="mono" rows={3} value={t.view.previousText.value} onInput={(e) => t.edit("previousText", e.currentTarget.value)} placeholder='e.g. {"on_hand": 12}' />
       </div>
       <ErrorNote error={t.view.formError.value} />
       <ErrorNote error={t.view.startError.value} />
@@ -259,7 +222,14 @@ export function TestPanel({ m }: { m: Builder }) {
               <ol class="mini-steps">
                 {run.steps.map((s) => (
                   <li key={s.node_id}>
-                    <code>{s.node_id}</code> <StatusBadge status={s.status} />
+                    {names.get(s.node_id) ? (
+                      <>
+                        {names.get(s.node_id)} <code class="title-id">{s.node_id}</code>
+                      </>
+                    ) : (
+                      <code>{s.node_id}</code>
+                    )}{" "}
+                    <StatusBadge status={s.status} />
                     {s.wake_at && s.status === "running" && <span class="hint"> sleeping until {formatDateTime(s.wake_at)}</span>}
                     {s.next_attempt_at && s.status === "running" && <span class="hint"> retrying at {formatDateTime(s.next_attempt_at)}</span>}
                     {s.error && <p class="step-error">{s.error}</p>}

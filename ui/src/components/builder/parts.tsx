@@ -40,7 +40,7 @@ export function DateSpecEditor({ b, path, label, optional, hint }: { b: Binder; 
       {type === "relative" && <NumberField b={b} path={[...path, "days"]} label="Days after the run starts" min={-3650} max={3650} hint="0 is the day the run starts; negative counts back." />}
       {type === "interpolated" && (
         <>
-          <TextField b={b} path={[...path, "value"]} label="Date value" vars placeholder="{{steps.plan.output.deadline}}" hint="A template that gives a date (YYYY-MM-DD) or a timestamp." />
+          <TextField b={b} path={[...path, "value"]} label="Date value" vars placeholder="e.g. {{steps.plan.output.deadline}}" hint="A template that gives a date (YYYY-MM-DD) or a timestamp." />
           <NumberField b={b} path={[...path, "offset_days"]} label="Then add days" min={-3650} max={3650} hint="Negative moves it earlier, e.g. -3 for three days before." />
         </>
       )}
@@ -67,7 +67,7 @@ export function ShopScopeEditor({ b, path, label }: { b: Binder; path: readonly 
         ]}
         onSelect={(v) => b.set(path, { mode: v, ids: v === "specific" ? (scope?.ids ?? []) : [] })}
       />
-      {mode === "specific" && <ChipsField b={b} path={[...path, "ids"]} label="Shop ids" placeholder="shop_1" />}
+      {mode === "specific" && <ChipsField b={b} path={[...path, "ids"]} label="Shop ids" placeholder="e.g. shop_1" />}
     </fieldset>
   );
 }
@@ -78,7 +78,7 @@ export function TagFilterEditor({ b, path, label, hint }: { b: Binder; path: rea
       <legend>{label}</legend>
       {hint && <p class="hint">{hint}</p>}
       <GroupIssues b={b} path={path} />
-      <ChipsField b={b} path={[...path, "include"]} label="Has tags" hint="Leave empty to accept any tags. Press Enter or comma to add." placeholder="sneakers" />
+      <ChipsField b={b} path={[...path, "include"]} label="Has tags" hint="Leave empty to accept any tags. Press Enter or comma to add." placeholder="e.g. sneakers" />
       <RadioField
         b={b}
         path={[...path, "match"]}
@@ -89,7 +89,7 @@ export function TagFilterEditor({ b, path, label, hint }: { b: Binder; path: rea
           { value: "all", label: "All of these tags" },
         ]}
       />
-      <ChipsField b={b} path={[...path, "exclude"]} label="Does not have tags" hint="An entity with any of these is left out." placeholder="discontinued" />
+      <ChipsField b={b} path={[...path, "exclude"]} label="Does not have tags" hint="An entity with any of these is left out." placeholder="e.g. discontinued" />
     </fieldset>
   );
 }

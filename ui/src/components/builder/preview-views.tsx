@@ -2,6 +2,7 @@
 import type { ComponentChildren } from "preact";
 import type { PreviewImpactBody, PreviewStep } from "../../api";
 import { count, formatDateTime } from "../../lib/util";
+import { plural } from "../../lib/plural";
 import { JsonBlock } from "../common/ui";
 
 /* Reading the preview's free-form `preview` values (their shape is the node's): small guards, no casts of JSON. */
@@ -81,7 +82,7 @@ function PlanLines({ p }: { p: Rec }) {
       {lines.length > 0 && (
         <div class="table-wrap">
           <table class="table compact">
-            <caption class="hint">{lines.length < (num(totals?.lines) ?? 0) ? `The first ${lines.length} lines` : "Lines"}</caption>
+            <caption class="hint">{lines.length < (num(totals?.lines) ?? 0) ? `The first ${plural(lines.length, "line")}` : "Lines"}</caption>
             <thead>
               <tr>
                 <th scope="col">Variant</th>

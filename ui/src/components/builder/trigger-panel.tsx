@@ -3,6 +3,7 @@ import { fieldId, GroupIssues, NumberField, SelectField, TextField } from "../co
 import { Inspector } from "../common/ui";
 import { rootBinder, type Builder } from "./binders";
 import { ConditionGroupEditor, TagFilterEditor } from "./parts";
+import { ScheduleFields } from "./schedule-fields";
 
 /** The inspector of the trigger: which entity events start a run, and the description. */
 export function TriggerPanel({ m }: { m: Builder }) {
@@ -25,7 +26,8 @@ export function TriggerPanel({ m }: { m: Builder }) {
         options={TRIGGER_ENTITIES.map((e) => ({ value: e, label: humanize(e) }))}
         onSelect={(v) => m.setRoot(["trigger", "entity"], v)}
       />
-      <fieldset class="group" id={fieldId(b, ["trigger", "events"])}>
+      <ScheduleFields m={m} />
+      <fieldset class="group" id={fieldId(b, ["trigger", "events"])} hidden={trigger.schedule !== undefined}>
         <legend>Event kinds</legend>
         {trigger.entity === "subscription" && (
           <label class="check">

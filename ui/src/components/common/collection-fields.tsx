@@ -1,46 +1,72 @@
 /** Fields that edit a list or a record: chips for short strings, name/value rows. */
 import type { ComponentChildren } from "preact";
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { plural } from "../../lib/plural";
 import type { PathKey } from "../../lib/util";
 import { FieldShell, IssueList, fieldId, type Binder } from "./fields";
 import { VariablePicker } from "./variable-picker";
 
-/** A list of short strings as removable chips; Enter or comma adds, Backspace on empty removes. */
-export function ChipsField(props: { b: Binder; path: readonly PathKey[]; label: string; hint?: ComponentChildren; placeholder?: string; vars?: boolean }) {
+/**
+ * A list of short strings as removable chips; Enter or comma adds, Backspace on empty removes.
+ * With `validate`, an entry is checked as it is added: a bad one is refused at once and stays
+ * in the input with its problem beside it (a local error, so saving waits for it).
+ */
+export function ChipsField(props: {
+  b: Binder;
+  path: readonly PathKey[];
+  label: string;
+  hint?: ComponentChildren;
+  placeholder?: string;
+  vars?: boolean;
+  validate?: (item: string) => string | null;
+}) {
   const { b, path } = props;
   const raw = b.get(path);
   const items = Array.isArray(raw) ? raw.map((x) => String(x)) : [];
   const [text, setText] = useState("");
+  const [refused, setRefused] = useState<string | null>(null);
   const inputRef = useRef<HTMLInputElement>(null);
+  const id = fieldId(b, path);
+  const refuse = (problem: string | null) => {
+    setRefused(problem);
+    b.localError(id, problem === null ? null : `${props.label}: ${problem}`);
+  };
+  useEffect(() => () => b.localError(id, null), []);
   const commit = (t: string) => {
     const parts = t
       .split(",")
       .map((p) => p.trim())
       .filter((p) => p && !items.includes(p));
-    if (parts.length) b.set(path, [...items, ...parts]);
-    setText("");
+    const bad = props.validate ? parts.filter((p) => props.validate!(p) !== null) : [];
+    const good = parts.filter((p) => !bad.includes(p));
+    if (good.length) b.set(path, [...items, ...good]);
+    setText(bad.join(", "));
+    refuse(bad.length ? props.validate!(bad[0]!) : null);
   };
-  const issues = items.map((_, i) => b.issues([...path, i])).flat();
   return (
     <FieldShell
       b={b}
       path={path}
       label={props.label}
       hint={props.hint ?? "Press Enter or comma to add."}
-      local={issues.length ? issues.join("; ") : null}
+      // The API's issues about entries are listed once, by the shell; a refused entry is ours.
+      local={refused}
       extra={props.vars && b.vars.length > 0 ? <VariablePicker groups={b.vars} onPick={(t) => setText(text + t)} label={props.label} /> : null}
     >
       {(a) => (
         <div class="chips" onClick={() => inputRef.current?.focus()}>
-          <ul class="chip-list" aria-label={`${props.label}: ${items.length} ${items.length === 1 ? "entry" : "entries"}`}>
-            {items.map((item, i) => (
-              <li key={item} class="chip">
-                <span>{item}</span>
-                <button type="button" class="chip-x" aria-label={`Remove ${item} from ${props.label}`} onClick={() => b.set(path, items.filter((_, j) => j !== i))}>
-                  ×
-                </button>
-              </li>
-            ))}
+          <ul class="chip-list" aria-label={`${props.label}: ${plural(items.length, "entry", "entries")}`}>
+            {items.map((item, i) => {
+              const wrong = b.issues([...path, i]).length > 0;
+              return (
+                <li key={item} class={wrong ? "chip chip-bad" : "chip"} title={wrong ? b.issues([...path, i]).join("; ") : undefined}>
+                  <span>{item}</span>
+                  <button type="button" class="chip-x" aria-label={`Remove ${item} from ${props.label}`} onClick={() => b.set(path, items.filter((_, j) => j !== i))}>
+                    ×
+                  </button>
+                </li>
+              );
+            })}
           </ul>
           <input
             ref={inputRef}
@@ -50,7 +76,11 @@ export function ChipsField(props: { b: Binder; path: readonly PathKey[]; label: 
             onInput={(e) => {
               const v = e.currentTarget.value;
               if (v.includes(",")) commit(v);
-              else setText(v);
+              else {
+                setText(v);
+                // A refused entry being corrected is judged again when it is added.
+                if (refused) refuse(null);
+              }
             }}
             onKeyDown={(e) => {
               if (e.key === "Enter") {

@@ -1,5 +1,8 @@
 import { Fragment, type ComponentChildren } from "preact";
 import { branches, type Chain, type ChainRef, type Flow, type FlowStep } from "../../lib/flow";
+import { nodeUi } from "../../nodes";
+
+const DEFAULT_BRANCH_LABELS = { then: "If true", else: "If false" };
 
 export interface FlowViewProps {
   flow: Flow;
@@ -22,11 +25,11 @@ function ChainView({ chain, at, props, label }: { chain: Chain; at: ChainRef; pr
             {branches(step.node) && (
               <div class="branches">
                 <section class="branch branch-then" aria-label={`When “${step.node.name || step.node.id}” is true`}>
-                  <p class="branch-label">If true</p>
+                  <p class="branch-label">{(nodeUi(step.node.type).branchLabels ?? DEFAULT_BRANCH_LABELS).then}</p>
                   <ChainView chain={step.then ?? { steps: [] }} at={{ kind: "branch", key: step.key, branch: "then" }} props={props} label={`Steps when ${step.node.id} is true`} />
                 </section>
                 <section class="branch branch-else" aria-label={`When “${step.node.name || step.node.id}” is false`}>
-                  <p class="branch-label">If false</p>
+                  <p class="branch-label">{(nodeUi(step.node.type).branchLabels ?? DEFAULT_BRANCH_LABELS).else}</p>
                   <ChainView chain={step.else ?? { steps: [] }} at={{ kind: "branch", key: step.key, branch: "else" }} props={props} label={`Steps when ${step.node.id} is false`} />
                 </section>
               </div>

@@ -32,6 +32,7 @@ const STATUS_TONE: Record<string, string> = {
   cancelled: "muted",
   skipped: "muted",
   open: "info",
+  approved: "good",
 };
 
 /** A status in words (colour only repeats what the word says). */
@@ -112,13 +113,13 @@ export function Dialog(props: { open: boolean; title: string; onClose: () => voi
   );
 }
 
-export function ConfirmDialog(props: { open: boolean; title: string; text: string; action: string; danger?: boolean; onConfirm: () => void; onClose: () => void }) {
+export function ConfirmDialog(props: { open: boolean; title: string; text: ComponentChildren; action: string; cancel?: string; danger?: boolean; onConfirm: () => void; onClose: () => void }) {
   return (
     <Dialog open={props.open} title={props.title} onClose={props.onClose}>
-      <p>{props.text}</p>
+      {typeof props.text === "string" ? <p>{props.text}</p> : props.text}
       <div class="row-actions end">
         <button type="button" class="btn" onClick={props.onClose}>
-          Keep it
+          {props.cancel ?? "Keep it"}
         </button>
         <button type="button" class={props.danger === false ? "btn btn-primary" : "btn btn-danger"} onClick={props.onConfirm}>
           {props.action}

@@ -7,6 +7,9 @@ import { count, duration, formatDateTime, relativeTime } from "../../lib/util";
 import { cardSummary, nodeUi, SUMMARY_COUNTERS } from "../../nodes";
 import { FlowView } from "../common/flow-view";
 import { ConfirmDialog, ErrorNote, Inspector, JsonBlock, Link, Loading, Notice, StatusBadge, Time } from "../common/ui";
+import { runKey, waitingBadge, waitingSentence } from "../../../models/controls";
+import { RetryLinks, StepRetry } from "./retry";
+import { stepOutcome } from "../../lib/step-outcome";
 
 type Run = InstanceType<typeof RunModel>;
 
@@ -20,14 +23,15 @@ function RunGraph({ m, run }: { m: Run; run: RunDetail }) {
     const ui = nodeUi(step.node.type);
     return (
       <div class={`card step-card run-card status-${status} ${selected === step.node.id ? "selected" : ""}`} style={{ "--type": ui.colour }} data-node-id={step.node.id}>
-        <button type="button" class="card-main" aria-pressed={selected === step.node.id} onClick={() => m.select(step.node.id)}>
-          <span class="card-type">{ui.label}</span>
+        <button type="button" class="card-main" aria-pressed={selected === step.node.id} title={step.node.name ? `${step.node.name} (${step.node.id})` : step.node.id} onClick={() => m.select(step.node.id)}>
+          <span class="card-head">
+            <span class="card-type">{ui.label}</span>
+            {step.node.name && <code class="card-id">{step.node.id}</code>}
+            <StatusBadge status={status} />
+          </span>
           <span class="card-title">{step.node.name || step.node.id}</span>
           <span class="card-summary">{cardSummary(step.node)}</span>
         </button>
-        <span class="card-status">
-          <StatusBadge status={status} />
-        </span>
       </div>
     );
   };
@@ -53,13 +57,15 @@ function RunGraph({ m, run }: { m: Run; run: RunDetail }) {
 
 function StepDetail({ run, step }: { run: RunDetail; step: StepRecord }) {
   const ui = nodeUi(step.type);
+  const name = run.definition.nodes.find((n) => n.id === step.node_id)?.name;
+  const outcome = stepOutcome(step, { type: step.type, branches: ui.branches === true, labels: ui.branchLabels ?? { then: "If true", else: "If false" } }, formatDateTime);
   return (
     <Inspector
       class="step-detail"
       eyebrow={ui.label}
       title={
         <>
-          {step.node_id} <StatusBadge status={step.status} />
+          {name || step.node_id} {name && <code class="title-id">{step.node_id}</code>} <StatusBadge status={step.status} />
         </>
       }
       titleId="step-title"
@@ -71,10 +77,20 @@ function StepDetail({ run, step }: { run: RunDetail; step: StepRecord }) {
         <dd>{formatDateTime(step.finished_at)}</dd>
         <dt>Took</dt>
         <dd>{step.started_at ? duration(step.started_at, step.finished_at) : "—"}</dd>
-        <dt>Attempts</dt>
-        <dd>{step.attempts.length}</dd>
+        {outcome === null ? (
+          <>
+            <dt>Attempts</dt>
+            <dd>{step.attempts.length}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Result</dt>
+            <dd class="step-outcome">{outcome}</dd>
+          </>
+        )}
       </dl>
-      {step.status === "running" && step.wake_at && (
+      {/* A step that sleeps has no attempt; one awaiting a signal (an approval) says so in its own view. */}
+      {step.status === "running" && step.wake_at && step.attempts.length === 0 && (
         <Notice kind="info">
           Sleeping until {formatDateTime(step.wake_at)} ({relativeTime(step.wake_at)}).
         </Notice>
@@ -89,11 +105,11 @@ function StepDetail({ run, step }: { run: RunDetail; step: StepRecord }) {
           <strong>Error:</strong> {step.error}
         </div>
       )}
+      <StepRetry key={`retry-${step.node_id}`} run={run} step={step} />
       {ui.RunDetail && <ui.RunDetail key={step.node_id} run={run} step={step} />}
-      <h3>Attempts</h3>
-      {step.attempts.length === 0 ? (
-        <p class="hint">No attempt yet.</p>
-      ) : (
+      {/* A step without attempts said what happened to it above (its Result). */}
+      {outcome === null && <h3>Attempts</h3>}
+      {outcome === null && (
         <table class="table compact">
           <thead>
             <tr>
@@ -156,7 +172,13 @@ export function RunPage({ id }: { id: string }) {
       <Link href={`/runs?workflow_id=${encodeURIComponent(run.workflow_id)}`}>← Runs of this workflow</Link>
       <header class="page-head">
         <h1>
-          Run <span class="mono">{run.id.slice(0, 8)}</span> <StatusBadge status={run.status} /> {run.test && <span class="tag">test</span>}
+          Run <span class="mono">{run.id.slice(0, 8)}</span> <StatusBadge status={run.status} />{" "}
+          {run.waiting_for && (
+            <span class="badge tone-warn waiting-badge" data-waiting-for={run.waiting_for}>
+              {waitingBadge(run.waiting_for, runKey(run.definition.controls, run.flow_key))}
+            </span>
+          )}{" "}
+          {run.test && <span class="tag">test</span>}
         </h1>
         <div class="page-actions">
           {m.live.value && <span class="hint">Live: refreshing every second</span>}
@@ -173,6 +195,12 @@ export function RunPage({ id }: { id: string }) {
       <ErrorNote error={m.view.error.value} onRetry={() => void m.refresh()} />
       <ErrorNote error={m.view.actionError.value} />
       {m.view.notice.value && <Notice>{m.view.notice.value}</Notice>}
+      {run.waiting_for && (
+        <div class="note note-warn waiting-note" role="status">
+          <span>{waitingSentence(run.waiting_for, run.definition.controls, run.flow_key)}</span>
+          <Link href={`/workflows/${encodeURIComponent(run.workflow_id)}?show=controls`}>See the workflow's flow control</Link>
+        </div>
+      )}
       <dl class="facts facts-wide">
         <dt>Workflow</dt>
         <dd>
@@ -182,12 +210,14 @@ export function RunPage({ id }: { id: string }) {
         <dd>
           <code>{run.trigger.type}</code> on <code>{run.trigger.entity_id}</code> <span class="hint">at {formatDateTime(run.trigger.occurred_at)}</span>
         </dd>
-        <dt>Started</dt>
+        {/* A pending run has not started: its time is when it was created and began to wait. */}
+        <dt>{run.status === "pending" ? "Waiting since" : "Started"}</dt>
         <dd>
           <Time iso={run.started_at} relative={formatDateTime(run.started_at)} />
         </dd>
         <dt>Finished</dt>
         <dd>{run.finished_at ? `${formatDateTime(run.finished_at)} (took ${duration(run.started_at, run.finished_at)})` : "not yet"}</dd>
+        <RetryLinks run={run} />
         {s && (
           <>
             <dt>Summary</dt>
@@ -204,6 +234,11 @@ export function RunPage({ id }: { id: string }) {
         <div class="note note-error">
           <strong>The run failed:</strong> {run.error}
         </div>
+      )}
+      {run.ended_early && (
+        <Notice kind="info">
+          Ended early: {run.ended_early}. A wait checked the trigger again, and the steps after it were skipped.
+        </Notice>
       )}
       <details class="trigger-data">
         <summary>Event data (trigger.data and trigger.previous)</summary>
