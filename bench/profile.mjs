@@ -35,25 +35,23 @@ await createActive(base, {
 // The Worker's isolate: the inspector lists one target per service.
 const targets = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
 const target = targets.find((t) => /edge-workflows|core:user/.test(`${t.title} ${t.id}`)) ?? targets[0];
-const ws = new WebSocket(target.webSocketDebuggerUrl);
+// wrangler's inspector proxy wants an Origin header (Node's WebSocket sends none by itself).
+const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { origin: `http://127.0.0.1:${inspector}` } });
 await new Promise((resolve, reject) => {
   ws.onopen = resolve;
   ws.onerror = reject;
 });
+// One command at a time; the proxy renumbers ids, so an answer is the answer to the oldest command.
 let nextId = 1;
-const pending = new Map();
+const pending = [];
 ws.onmessage = (m) => {
-  const msg = JSON.parse(m.data);
-  if (msg.id && pending.has(msg.id)) {
-    pending.get(msg.id)(msg);
-    pending.delete(msg.id);
-  }
+  const msg = JSON.parse(String(m.data));
+  if (msg.id !== undefined && pending.length > 0) pending.shift()(msg);
 };
 const send = (method, params = {}) =>
   new Promise((resolve) => {
-    const id = nextId++;
-    pending.set(id, resolve);
-    ws.send(JSON.stringify({ id, method, params }));
+    pending.push(resolve);
+    ws.send(JSON.stringify({ id: nextId++, method, params }));
   });
 
 await send("Profiler.enable");
