@@ -3,6 +3,7 @@ import { useEffect } from "preact/hooks";
 import { ApprovalModel, type ApprovalView } from "../../../models/approvals";
 import type { Approval, PlanDetail } from "../../api";
 import { humanize } from "../../lib/catalog";
+import { plural } from "../../lib/plural";
 import { ErrorNote, Link, Loading, Notice, StatusBadge } from "../common/ui";
 import { ApproverNameField, DecisionLine, STATUS_TONE } from "./approvals-page";
 
@@ -72,7 +73,7 @@ function PlanLines({ plan }: { plan: PlanDetail }) {
       )}
       {plan.item_count > lines.length && (
         <p class="hint">
-          The first {lines.length} of {plan.item_count} lines. <Link href={`/plans/${encodeURIComponent(plan.id)}`}>See every line</Link>
+          The first {lines.length} of {plural(plan.item_count, "line")}. <Link href={`/plans/${encodeURIComponent(plan.id)}`}>See every line</Link>
         </p>
       )}
     </section>
