@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { startSink } from "../support/sink.ts";
-import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, TOKEN, waitUntil } from "./harness.mjs";
+import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, waitUntil, apiCall } from "./harness.mjs";
 
 const SHOTS = "test/e2e/screenshots";
 const stamp = Date.now().toString(36);
@@ -19,14 +19,7 @@ let product;
 let browser;
 let sink;
 
-async function api(method, path, body) {
-  const res = await fetch(`${product.base}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+const api = (method, path, body) => apiCall(product.base, method, path, body);
 
 const sawNoConsoleErrors = (errors) => assert.deepEqual(errors, [], `the page logged errors:\n${errors.join("\n")}`);
 const hook = (name) => `http://127.0.0.1:${sink.port}/${name}-${stamp}/hook`;

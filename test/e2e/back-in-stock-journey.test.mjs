@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, TOKEN, waitUntil } from "./harness.mjs";
+import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, waitUntil, apiCall } from "./harness.mjs";
 
 const SHOTS = "test/e2e/screenshots";
 const stamp = Date.now().toString(36);
@@ -32,13 +32,8 @@ let product;
 let browser;
 
 async function api(method, path, body) {
-  const res = await fetch(`${product.base}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => null);
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  const { status, body: json } = await apiCall(product.base, method, path, body);
+  assert.ok(status >= 200 && status < 300, `${method} ${path}: ${status} ${JSON.stringify(json)}`);
   return json;
 }
 

@@ -10,7 +10,7 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { Webhook } from "standardwebhooks";
-import { apiGet, EVENTS_SECRET, launchBrowser, openPage, sendEvent, signIn, startProduct, TOKEN, waitUntil } from "./harness.mjs";
+import { apiGet, EVENTS_SECRET, launchBrowser, openPage, sendEvent, signIn, startProduct, waitUntil, apiCall } from "./harness.mjs";
 
 const SHOTS = "test/e2e/screenshots";
 const DESKTOP = { width: 1440, height: 900 };
@@ -26,14 +26,7 @@ let workflowId;
 
 const sawNoConsoleErrors = (errors) => assert.deepEqual(errors, [], `the page logged errors:\n${errors.join("\n")}`);
 
-async function api(method, path, body) {
-  const res = await fetch(`${product.base}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+const api = (method, path, body) => apiCall(product.base, method, path, body);
 
 /**
  * SQL on the product's local D1, as an operator would run it with wrangler: here, to make the

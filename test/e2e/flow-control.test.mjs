@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { startSink } from "../support/sink.ts";
-import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, TOKEN, waitUntil } from "./harness.mjs";
+import { apiGet, launchBrowser, openPage, sendEvent, signIn, startProduct, waitUntil, apiCall } from "./harness.mjs";
 
 const SHOTS = "test/e2e/screenshots";
 const stamp = Date.now().toString(36);
@@ -20,14 +20,7 @@ let sink;
 
 const panel = (page) => page.locator(".side-panel");
 
-async function api(method, path, body) {
-  const res = await fetch(`${product.base}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+const api = (method, path, body) => apiCall(product.base, method, path, body);
 
 /** One inventory item event of the e2e shop, tagged so that only this file's workflows match it. */
 async function itemEvent(n) {

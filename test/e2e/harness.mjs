@@ -151,6 +151,16 @@ export async function sendEvent(base, event) {
   return { status: res.status, body: await res.text() };
 }
 
+/** A JSON call to the API with the token: `{ status, body }` (body null when the answer is not JSON). */
+export async function apiCall(base, method, path, body) {
+  const res = await fetch(`${base}/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
 export async function apiGet(base, path) {
   const res = await fetch(`${base}/api${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   return { status: res.status, body: await res.json().catch(() => null) };

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import { launchBrowser, openPage, signIn, startProduct, TOKEN, waitUntil } from "./harness.mjs";
+import { launchBrowser, openPage, signIn, startProduct, waitUntil, apiCall } from "./harness.mjs";
 
 const SHOTS = "test/e2e/screenshots";
 const stamp = Date.now().toString(36);
@@ -18,14 +18,7 @@ const PHONE = { width: 390, height: 844 };
 let product;
 let browser;
 
-async function api(method, path, body) {
-  const res = await fetch(`${product.base}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+const api = (method, path, body) => apiCall(product.base, method, path, body);
 
 const panel = (page) => page.locator(".side-panel");
 const sawNoConsoleErrors = (errors) => assert.deepEqual(errors, [], `the page logged errors:\n${errors.join("\n")}`);
