@@ -393,7 +393,9 @@ export class GateObject extends DurableObject<Env> {
     return row ? row.v : null;
   }
 
+  /** Writes a setting only when it changed: every offer names its workflow, key and controls again. */
   private putMeta(k: string, v: string) {
+    if (this.meta(k) === v) return;
     this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
   }
 

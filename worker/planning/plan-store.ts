@@ -152,38 +152,10 @@ const RETAIL_VALUE = sql.raw("round(l.quantity * coalesce(v.price, p.price) * (1
 const LINE_JOINS = sql.raw(`LEFT JOIN product_variants v ON v.id = l.variant_id
   LEFT JOIN products p ON p.id = v.product_id`);
 
-const LineRowSchema = z.object({
+/** A line as D1 answers it: the planner's line (plan-view.ts) keyed by its stored key, `test` as 0 or 1. */
+const LineRowSchema = PlanLineSchema.omit({ line_id: true }).extend({
   key: z.string(),
-  inventory_item_id: z.string().nullable(),
-  variant_id: z.string().nullable(),
-  shop_id: z.string().nullable(),
-  quantity: z.int(),
-  from_shop_id: z.string().nullable(),
-  to_shop_id: z.string().nullable(),
-  discount_percent: z.number().nullable(),
-  markdown_date: z.string().nullable(),
-  strategy: z.string().nullable(),
-  score: z.number().nullable(),
-  run_id: z.string().nullable(),
-  node_id: z.string().nullable(),
   test: z.union([z.literal(0), z.literal(1)]).transform((t) => t === 1),
-  edited_at: z.string().nullable(),
-  product_id: z.string().nullable(),
-  product_name: z.string().nullable(),
-  brand_id: z.string().nullable(),
-  brand_name: z.string().nullable(),
-  size: z.string().nullable(),
-  sku: z.string().nullable(),
-  shop_name: z.string().nullable(),
-  from_shop_name: z.string().nullable(),
-  on_hand: z.int().nullable(),
-  on_order: z.int().nullable(),
-  target: z.int().nullable(),
-  from_on_hand: z.int().nullable(),
-  unit_cost: z.number().nullable(),
-  unit_price: z.number().nullable(),
-  cost_value: z.number().nullable(),
-  retail_value: z.number().nullable(),
 });
 
 export interface LineFilter {
@@ -256,7 +228,7 @@ export async function listPlanLines(
   return z
     .array(LineRowSchema)
     .parse(result!.results)
-    .map(({ key, ...line }) => PlanLineSchema.parse({ line_id: lineIdOf(key), ...line }));
+    .map(({ key, ...line }): PlanLine => ({ line_id: lineIdOf(key), ...line }));
 }
 
 /** One line as a planner reads it, or undefined when the plan has no line with this key. */
